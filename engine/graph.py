@@ -1,0 +1,210 @@
+"""The graph: nodes, the default graph, placeholders, variables and constants.
+
+A node is created inside the default graph and never changes its inputs afterwards,
+so anything derived from the wiring (execution plans, gradient plans) can be cached.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+_default_graph: Graph | None = None
+
+
+class Graph:
+    """A set of nodes; each op, placeholder and variable is created in the default graph."""
+
+    def __init__(self) -> None:
+        self.operations: list[Operation] = []
+        self.placeholders: list[placeholder] = []
+        self.variables: list[Variable] = []
+        self.constants: list[constant] = []
+        self._counters: dict[str, itertools.count] = {}
+        self._previous_defaults: list[Graph | None] = []
+
+    def as_default(self) -> Graph:
+        """Make this the default graph and return it.
+
+        Works bare, as the tutorial writes it, and as `with Graph().as_default() as g:`,
+        which restores the previous default graph on exit.
+        """
+        global _default_graph
+        self._previous_defaults.append(_default_graph)
+        _default_graph = self
+        return self
+
+    def __enter__(self) -> Graph:
+        if _default_graph is not self:
+            self.as_default()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _default_graph
+        _default_graph = self._previous_defaults.pop() if self._previous_defaults else None
+
+    def _unique_name(self, kind: str) -> str:
+        counter = self._counters.setdefault(kind, itertools.count())
+        return f"{kind}_{next(counter)}"
+
+    def __repr__(self) -> str:
+        return (
+            f"<Graph: {len(self.operations)} operations, {len(self.variables)} variables, "
+            f"{len(self.placeholders)} placeholders>"
+        )
+
+
+def get_default_graph() -> Graph:
+    """The graph new nodes go into; one is created on first use."""
+    global _default_graph
+    if _default_graph is None:
+        _default_graph = Graph()
+    return _default_graph
+
+
+class Node:
+    """Something with an `output` that operations can consume.
+
+    Arithmetic operators build the same nodes as the named functions (`a + b` is `add(a, b)`).
+    """
+
+    kind = "node"
+    input_nodes: list[Node]
+
+    def __init__(self, name: str | None, graph: Graph) -> None:
+        self.input_nodes = []
+        self.consumers: list[Operation] = []
+        self.output: Any = None
+        self.graph = graph
+        self.name = name or graph._unique_name(self.kind)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    # Operator overloads; ops imports graph, so these import lazily.
+    def __add__(self, other: object) -> Node:
+        from engine import ops
+        return ops.add(self, other)
+
+    def __radd__(self, other: object) -> Node:
+        from engine import ops
+        return ops.add(other, self)
+
+    def __sub__(self, other: object) -> Node:
+        from engine import ops
+        return ops.subtract(self, other)
+
+    def __rsub__(self, other: object) -> Node:
+        from engine import ops
+        return ops.subtract(other, self)
+
+    def __mul__(self, other: object) -> Node:
+        from engine import ops
+        return ops.multiply(self, other)
+
+    def __rmul__(self, other: object) -> Node:
+        from engine import ops
+        return ops.multiply(other, self)
+
+    def __matmul__(self, other: object) -> Node:
+        from engine import ops
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: object) -> Node:
+        from engine import ops
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Node:
+        from engine import ops
+        return ops.negative(self)
+
+
+class placeholder(Node):
+    """An input whose value is given in `Session.run`'s feed_dict.
+
+    With a `dtype`, fed values are converted to it (e.g. float32 for speed).
+    """
+
+    kind = "placeholder"
+
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        graph = get_default_graph()
+        super().__init__(name, graph)
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        graph.placeholders.append(self)
+
+
+class Variable(Node):
+    """A trainable array; optimizers update `value` in place."""
+
+    kind = "Variable"
+
+    def __init__(self, initial_value: Any = None, name: str | None = None) -> None:
+        graph = get_default_graph()
+        super().__init__(name, graph)
+        self.value = None if initial_value is None else _as_float_array(initial_value)
+        graph.variables.append(self)
+
+    # `output` is the plain attribute the session reads every step; `value` is the tutorial's name.
+    @property
+    def value(self) -> Any:
+        return self.output
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self.output = value
+
+
+class constant(Node):
+    """A fixed value."""
+
+    kind = "constant"
+
+    def __init__(self, value: Any, name: str | None = None) -> None:
+        graph = get_default_graph()
+        super().__init__(name, graph)
+        self.output = np.asarray(value)
+        graph.constants.append(self)
+
+    @property
+    def value(self) -> Any:
+        return self.output
+
+
+class Operation(Node):
+    """A node computed from its inputs.
+
+    Subclasses implement `compute(*input_values)`. After a forward pass `inputs` holds the
+    input values and `output` the result; gradient functions read both.
+    """
+
+    def __init__(self, input_nodes: list[Any] | tuple[Any, ...] = (), name: str | None = None):
+        graph = get_default_graph()
+        self.kind = type(self).__name__
+        super().__init__(name, graph)
+        self.input_nodes = [as_node(n) for n in input_nodes]
+        self.inputs: list[Any] = []
+        for node in self.input_nodes:
+            node.consumers.append(self)
+        graph.operations.append(self)
+
+    def compute(self, *input_values: Any) -> Any:
+        raise NotImplementedError(f"{self!r} does not implement compute()")
+
+    def __repr__(self) -> str:
+        names = ", ".join(n.name for n in self.input_nodes)
+        return f"<{type(self).__name__} {self.name!r} inputs=[{names}]>"
+
+
+def as_node(value: Any) -> Node:
+    """Wrap plain numbers and arrays as constants so ops accept them."""
+    return value if isinstance(value, Node) else constant(value)
+
+
+def _as_float_array(value: Any) -> np.ndarray:
+    array = np.array(value)  # a private copy: variables are updated in place
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    return array

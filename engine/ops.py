@@ -1,0 +1,432 @@
+"""Operations: each one's forward (`compute`) and its gradient side by side.
+
+Class names are the tutorial's op names (`add`, `matmul`, ...): calling the class builds the
+node, and the gradient registry is keyed by that name. Hot ops write into a buffer they keep
+between runs, because allocating large temporaries every step costs more than the arithmetic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from engine.gradients import RegisterGradient
+from engine.graph import Operation
+
+
+def _sum(a: Any, axis: int | tuple[int, ...] | None, keepdims: bool = False) -> Any:
+    """np.add.reduce, but 2-D float sums along one axis go through BLAS.
+
+    numpy's reduction machinery costs microseconds on short rows (an (N, 2) row sum is
+    2-3 times slower than the arithmetic around it); a product with a ones vector is not.
+    """
+    if (
+        type(a) is np.ndarray
+        and a.ndim == 2
+        and a.dtype.kind == "f"
+        and axis in (0, 1, -1, -2)
+    ):
+        if axis in (1, -1):
+            result = a @ _ones(a.shape[1], a.dtype)
+            return result[:, None] if keepdims else result
+        result = _ones(a.shape[0], a.dtype) @ a
+        return result[None, :] if keepdims else result
+    return np.add.reduce(a, axis=axis, keepdims=keepdims)
+
+
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    ones = _ONES.get((n, dtype))
+    if ones is None:
+        ones = _ONES[(n, dtype)] = np.ones(n, dtype)
+        ones.flags.writeable = False
+    return ones
+
+
+def _row_max(a: np.ndarray) -> np.ndarray:
+    """Maximum over the last axis, keeping it; column by column when rows are short."""
+    if a.ndim == 2 and 1 < a.shape[1] <= 8:
+        result = np.maximum(a[:, 0], a[:, 1])
+        for j in range(2, a.shape[1]):
+            np.maximum(result, a[:, j], out=result)
+        return result[:, None]
+    return np.maximum.reduce(a, axis=-1, keepdims=True)
+
+
+def _unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum `grad` down to `shape`, undoing numpy broadcasting of an input of that shape."""
+    if np.shape(grad) == shape:
+        return grad
+    grad = np.asarray(grad)
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = _sum(grad, 0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
+    kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if kept:
+        grad = grad.sum(axis=kept, keepdims=True)
+    return grad
+
+
+class _BufferedOperation(Operation):
+    """An element-wise op that computes into a buffer reused across runs of the same shape."""
+
+    _buffer: np.ndarray | None = None
+
+    def _into(self, ufunc: np.ufunc, a: Any, *rest: Any) -> np.ndarray:
+        buffer = self._buffer
+        if (
+            buffer is not None
+            and buffer.shape == np.shape(a)
+            and buffer.dtype == getattr(a, "dtype", None)
+        ):
+            return ufunc(a, *rest, out=buffer)
+        self._buffer = result = np.asarray(ufunc(a, *rest))
+        return result
+
+
+def _shape_error(op: Operation, what: str, *values: Any) -> ValueError:
+    shapes = " and ".join(str(np.shape(v)) for v in values)
+    return ValueError(f"{op!r}: cannot {what} shapes {shapes}")
+
+
+class add(Operation):
+    """a + b, with numpy broadcasting."""
+
+    _buffer: np.ndarray | None = None
+
+    def __init__(self, a: Any, b: Any, name: str | None = None):
+        super().__init__([a, b], name)
+
+    def compute(self, a_value: Any, b_value: Any) -> Any:
+        shape_a, shape_b = np.shape(a_value), np.shape(b_value)
+        if shape_a == shape_b or shape_a[-len(shape_b) :] == shape_b:
+            out = self._buffer
+            if out is not None and out.shape == shape_a and out.dtype == np.result_type(
+                a_value, b_value
+            ):
+                return np.add(a_value, b_value, out=out)
+        try:
+            self._buffer = result = np.add(a_value, b_value)
+        except ValueError:
+            raise _shape_error(self, "add", a_value, b_value) from None
+        return result
+
+
+@RegisterGradient("add")
+def _add_gradient(op: add, grad: Any, needed: tuple[bool, ...] = (True, True)) -> list[Any]:
+    a, b = op.inputs
+    return [
+        _unbroadcast(grad, np.shape(a)) if needed[0] else None,
+        _unbroadcast(grad, np.shape(b)) if needed[1] else None,
+    ]
+
+
+class subtract(Operation):
+    """a - b, with numpy broadcasting."""
+
+    def __init__(self, a: Any, b: Any, name: str | None = None):
+        super().__init__([a, b], name)
+
+    def compute(self, a_value: Any, b_value: Any) -> Any:
+        try:
+            return np.subtract(a_value, b_value)
+        except ValueError:
+            raise _shape_error(self, "subtract", a_value, b_value) from None
+
+
+@RegisterGradient("subtract")
+def _subtract_gradient(op: subtract, grad: Any) -> list[Any]:
+    a, b = op.inputs
+    return [_unbroadcast(grad, np.shape(a)), _unbroadcast(-grad, np.shape(b))]
+
+
+class multiply(Operation):
+    """Element-wise a * b, with numpy broadcasting."""
+
+    def __init__(self, a: Any, b: Any, name: str | None = None):
+        super().__init__([a, b], name)
+
+    def compute(self, a_value: Any, b_value: Any) -> Any:
+        try:
+            return np.multiply(a_value, b_value)
+        except ValueError:
+            raise _shape_error(self, "multiply", a_value, b_value) from None
+
+
+@RegisterGradient("multiply")
+def _multiply_gradient(
+    op: multiply, grad: Any, needed: tuple[bool, ...] = (True, True)
+) -> list[Any]:
+    a, b = op.inputs
+    return [
+        _unbroadcast(grad * b, np.shape(a)) if needed[0] else None,
+        _unbroadcast(grad * a, np.shape(b)) if needed[1] else None,
+    ]
+
+
+class matmul(Operation):
+    """Matrix product a @ b."""
+
+    _buffer: np.ndarray | None = None
+
+    def __init__(self, a: Any, b: Any, name: str | None = None):
+        super().__init__([a, b], name)
+
+    def compute(self, a_value: Any, b_value: Any) -> Any:
+        out = self._buffer
+        if out is not None:
+            shape_a, shape_b = np.shape(a_value), np.shape(b_value)
+            if (
+                len(shape_a) == 2
+                and len(shape_b) == 2
+                and out.shape == (shape_a[0], shape_b[1])
+                and shape_a[1] == shape_b[0]
+                and out.dtype == np.result_type(a_value, b_value)
+            ):
+                return np.matmul(a_value, b_value, out=out)
+        try:
+            self._buffer = result = np.matmul(a_value, b_value)
+        except ValueError:
+            raise _shape_error(self, "matmul", a_value, b_value) from None
+        return result
+
+
+@RegisterGradient("matmul")
+def _matmul_gradient(op: matmul, grad: Any, needed: tuple[bool, ...] = (True, True)) -> list[Any]:
+    a, b = op.inputs
+    return [
+        grad @ np.swapaxes(b, -1, -2) if needed[0] else None,
+        np.swapaxes(a, -1, -2) @ grad if needed[1] else None,
+    ]
+
+
+class negative(Operation):
+    """-a."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        return -a_value
+
+
+@RegisterGradient("negative")
+def _negative_gradient(op: negative, grad: Any) -> Any:
+    return -grad
+
+
+class square(Operation):
+    """a²."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        return np.square(a_value)
+
+
+@RegisterGradient("square")
+def _square_gradient(op: square, grad: Any) -> Any:
+    return grad * 2 * op.inputs[0]
+
+
+class exp(Operation):
+    """e to the a."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        return np.exp(a_value)
+
+
+@RegisterGradient("exp")
+def _exp_gradient(op: exp, grad: Any) -> Any:
+    return grad * op.output
+
+
+class log(Operation):
+    """Natural log; inputs are clamped at the smallest normal float so log(0) stays finite."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        return np.log(np.maximum(a_value, _tiny(a_value)))
+
+
+@RegisterGradient("log")
+def _log_gradient(op: log, grad: Any) -> Any:
+    x = op.inputs[0]
+    return grad / np.maximum(x, _tiny(x))
+
+
+_TINY = {np.dtype(t): float(np.finfo(t).tiny) for t in (np.float16, np.float32, np.float64)}
+
+
+def _tiny(value: Any) -> float:
+    return _TINY.get(getattr(value, "dtype", None), _TINY[np.dtype(np.float64)])
+
+
+class sigmoid(_BufferedOperation):
+    """1 / (1 + e^-a), computed without overflow for large |a|."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        # sigmoid(a) = (1 + tanh(a/2)) / 2 never overflows and needs no branches.
+        out = self._into(np.tanh, np.multiply(a_value, 0.5))
+        out += 1
+        out *= 0.5
+        return out
+
+
+@RegisterGradient("sigmoid")
+def _sigmoid_gradient(op: sigmoid, grad: Any) -> Any:
+    s = op.output
+    return grad * s * (1 - s)
+
+
+class tanh(_BufferedOperation):
+    """Hyperbolic tangent."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        return self._into(np.tanh, a_value)
+
+
+@RegisterGradient("tanh")
+def _tanh_gradient(op: tanh, grad: Any) -> Any:
+    t = op.output
+    result = np.multiply(t, t)
+    np.subtract(1, result, out=result)
+    result *= grad
+    return result
+
+
+class relu(_BufferedOperation):
+    """max(a, 0)."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        return self._into(np.maximum, a_value, 0)
+
+
+@RegisterGradient("relu")
+def _relu_gradient(op: relu, grad: Any) -> Any:
+    return grad * (op.inputs[0] > 0)
+
+
+class softmax(Operation):
+    """Softmax over the last axis, shifted by the row maximum so large logits do not overflow."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        e = np.exp(a_value - _row_max(np.asarray(a_value)))
+        e /= _sum(e, -1, keepdims=True)
+        return e
+
+
+@RegisterGradient("softmax")
+def _softmax_gradient(op: softmax, grad: Any) -> Any:
+    s = op.output
+    return (grad - _sum(grad * s, -1, keepdims=True)) * s
+
+
+class _Reduction(Operation):
+    """Shared wiring of reduce_sum and reduce_mean: an axis (int, tuple or None for all)."""
+
+    def __init__(self, a: Any, axis: int | tuple[int, ...] | None = None, name: str | None = None):
+        super().__init__([a], name)
+        self.axis = axis
+        self._kept_shapes: dict[tuple[int, ...], tuple[int, ...]] = {}
+
+    def _expand(self, grad: Any) -> np.ndarray:
+        """Repeat an output gradient over the reduced axes of the input (a fresh array)."""
+        shape = np.shape(self.inputs[0])
+        kept = self._kept_shapes.get(shape)
+        if kept is None:
+            axes = range(len(shape)) if self.axis is None else np.atleast_1d(self.axis)
+            reduced = {int(a) % len(shape) for a in axes} if shape else set()
+            kept = self._kept_shapes[shape] = tuple(
+                1 if i in reduced else n for i, n in enumerate(shape)
+            )
+        result = np.empty(shape, getattr(grad, "dtype", np.float64))
+        result[...] = np.reshape(grad, kept)
+        return result
+
+
+class reduce_sum(_Reduction):
+    """Sum over `axis` (all axes when None)."""
+
+    def compute(self, a_value: Any) -> Any:
+        return _sum(a_value, self.axis)
+
+
+@RegisterGradient("reduce_sum")
+def _reduce_sum_gradient(op: reduce_sum, grad: Any) -> Any:
+    return op._expand(grad)
+
+
+class reduce_mean(_Reduction):
+    """Mean over `axis` (all axes when None)."""
+
+    def compute(self, a_value: Any) -> Any:
+        return np.mean(a_value, axis=self.axis)
+
+
+@RegisterGradient("reduce_mean")
+def _reduce_mean_gradient(op: reduce_mean, grad: Any) -> Any:
+    count = np.size(op.inputs[0]) // max(np.size(op.output), 1)
+    return op._expand(grad) / count
+
+
+class softmax_cross_entropy(Operation):
+    """Mean over rows of -Σ labels · log softmax(logits), via log-sum-exp so it stays finite.
+
+    The softmax is kept from the forward pass, so the gradient is the fused (softmax − labels)/N.
+    """
+
+    def __init__(self, logits: Any, labels: Any, name: str | None = None):
+        super().__init__([logits, labels], name)
+        self.probabilities: np.ndarray | None = None
+        self.log_probabilities: np.ndarray | None = None
+
+    def compute(self, logits: Any, labels: Any) -> Any:
+        labels = np.asarray(labels)
+        if np.shape(logits) != labels.shape:
+            raise _shape_error(self, "compare logits and labels of", logits, labels)
+        shifted = logits - _row_max(np.asarray(logits))
+        e = np.exp(shifted)
+        total = _sum(e, -1, keepdims=True)
+        log_total = np.log(total)
+        e /= total
+        shifted -= log_total
+        self.probabilities, self.log_probabilities = e, shifted
+        rows = shifted.shape[0] if shifted.ndim > 1 else 1
+        return -np.vdot(labels, shifted) / rows
+
+
+@RegisterGradient("softmax_cross_entropy")
+def _softmax_cross_entropy_gradient(
+    op: softmax_cross_entropy, grad: Any, needed: tuple[bool, ...] = (True, True)
+) -> list[Any]:
+    logits, labels = op.inputs
+    labels = np.asarray(labels)
+    p = op.probabilities
+    rows = p.shape[0] if p.ndim > 1 else 1
+    label_mass = _sum(labels, -1, keepdims=True)
+    d_logits = p * label_mass
+    d_logits -= labels
+    d_logits *= grad / rows
+    return [d_logits, op.log_probabilities * (-grad / rows) if needed[1] else None]

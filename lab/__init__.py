@@ -1,0 +1,3 @@
+"""Training Lab: watch gradient descent train a classifier on 2-D points, live."""
+
+__version__ = "0.1.0"
