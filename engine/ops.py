@@ -421,7 +421,7 @@ class softmax_cross_entropy(Operation):
 def _softmax_cross_entropy_gradient(
     op: softmax_cross_entropy, grad: Any, needed: tuple[bool, ...] = (True, True)
 ) -> list[Any]:
-    logits, labels = op.inputs
+    _logits, labels = op.inputs
     labels = np.asarray(labels)
     p = op.probabilities
     rows = p.shape[0] if p.ndim > 1 else 1

@@ -10,6 +10,7 @@ Each engine step is `run([train_op, loss])`, as the app runs it. Prints medians 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ def _data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def _init(sizes: list[int], seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     params = []
-    for fan_in, fan_out in zip(sizes, sizes[1:], strict=False):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         params += [rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in), np.zeros(fan_out)]
     return params
 
