@@ -1,0 +1,7 @@
+"""python -m lab"""
+
+import sys
+
+from lab.app import main
+
+sys.exit(main())

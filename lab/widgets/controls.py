@@ -1,0 +1,244 @@
+"""The control panel: data, model and training settings and the run buttons.
+
+It only collects what the user picks and says so through signals; the window acts on them.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lab.core.colors import CLASS_COLORS
+from lab.core.datasets import DATASETS
+from lab.core.model import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS, ModelSettings, parse_hidden
+from lab.core.points import MAX_CLASSES
+from lab.widgets.spin_boxes import LogSpinBox
+
+MAX_STEPS = 1_000_000
+
+
+def _combo(name: str, items: dict[str, str]) -> QComboBox:
+    combo = QComboBox()
+    combo.setObjectName(name)
+    for key, label in items.items():
+        combo.addItem(label, key)
+    return combo
+
+
+def _spin(name: str, minimum: int, maximum: int, value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setObjectName(name)
+    spin.setRange(minimum, maximum)
+    spin.setValue(value)
+    spin.setGroupSeparatorShown(True)
+    return spin
+
+
+def _button(name: str, text: str, tip: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(tip)
+    return button
+
+
+def class_icon(index: int) -> QIcon:
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(QColor(CLASS_COLORS[index]))
+    return QIcon(pixmap)
+
+
+class Controls(QWidget):
+    """Data, model and training controls with stable objectNames (the test seams)."""
+
+    generateRequested = Signal()
+    modelChanged = Signal()  # kind, hidden layers, activation, init seed or optimizer
+    learningRateChanged = Signal(float)
+    trainRequested = Signal()
+    pauseToggled = Signal(bool)
+    stopRequested = Signal()
+    stepRequested = Signal()
+    resetRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._data_group())
+        layout.addWidget(self._model_group())
+        layout.addWidget(self._training_group())
+        layout.addStretch(1)
+        self.modelKind.currentIndexChanged.connect(self._update_model_fields)
+        self._update_model_fields()
+
+    # --- groups -----------------------------------------------------------------------------
+    def _data_group(self) -> QGroupBox:
+        box = QGroupBox("Data")
+        form = QFormLayout(box)
+        self.datasetKind = _combo("datasetKind", {k: d.label for k, d in DATASETS.items()})
+        self.pointCount = _spin("pointCount", 1, 100_000, DATASETS["blobs"].default_count)
+        self.noise = QDoubleSpinBox(objectName="noise", minimum=0.0, maximum=5.0, singleStep=0.05)
+        self.noise.setValue(DATASETS["blobs"].default_noise)
+        self.dataSeed = _spin("dataSeed", 0, 2**31 - 1, 1)
+        self.generateButton = _button("generateButton", "Generate", "Replace the points (undoable)")
+        self.generateButton.clicked.connect(self.generateRequested)
+        self.datasetKind.currentIndexChanged.connect(self._dataset_defaults)
+        self.classSelector = QComboBox(objectName="classSelector")
+        for i in range(MAX_CLASSES):
+            self.classSelector.addItem(class_icon(i), f"class {i}", i)
+        self.classSelector.setToolTip("The class a left-click adds")
+        hint = QLabel(
+            "Left-click: add the selected class. Right- or Shift-click: the other class. "
+            "Ctrl-click: remove the nearest point."
+        )
+        hint.setWordWrap(True)
+        hint.setObjectName("clickHint")
+        form.addRow("Points", self.datasetKind)
+        form.addRow("Count", self.pointCount)
+        form.addRow("Noise", self.noise)
+        form.addRow("Seed", self.dataSeed)
+        form.addRow(self.generateButton)
+        form.addRow("Click adds", self.classSelector)
+        form.addRow(hint)
+        return box
+
+    def _model_group(self) -> QGroupBox:
+        box = QGroupBox("Model")
+        form = QFormLayout(box)
+        self.modelKind = _combo("modelKind", MODEL_KINDS)
+        self.hiddenLayers = QLineEdit("8,8", objectName="hiddenLayers")
+        self.hiddenLayers.setToolTip("Hidden layer sizes, e.g. 8,8")
+        self.activation = _combo("activation", {k: k for k in ACTIVATIONS})
+        self.activation.setCurrentIndex(list(ACTIVATIONS).index("tanh"))
+        self.initSeed = _spin("initSeed", 0, 2**31 - 1, 0)
+        self.initSeed.setToolTip("Seed of the random initial weights")
+        loss = QLabel("Loss: mean softmax cross-entropy over the points")
+        loss.setWordWrap(True)
+        form.addRow("Kind", self.modelKind)
+        form.addRow("Hidden", self.hiddenLayers)
+        form.addRow("Activation", self.activation)
+        form.addRow("Init seed", self.initSeed)
+        form.addRow(loss)
+        self.modelKind.currentIndexChanged.connect(self.modelChanged)
+        self.hiddenLayers.editingFinished.connect(self.modelChanged)
+        self.activation.currentIndexChanged.connect(self.modelChanged)
+        self.initSeed.valueChanged.connect(self.modelChanged)
+        return box
+
+    def _training_group(self) -> QGroupBox:
+        box = QGroupBox("Training")
+        layout = QVBoxLayout(box)
+        form = QFormLayout()
+        self.optimizer = _combo("optimizer", OPTIMIZERS)
+        self.optimizer.currentIndexChanged.connect(self.modelChanged)
+        self.learningRate = LogSpinBox(1e-5, 10.0, 0.1)
+        self.learningRate.setObjectName("learningRate")
+        self.learningRate.setToolTip("Type any value from 1e-05 to 10; arrows step 1-2-5")
+        self.learningRate.valueChanged.connect(self.learningRateChanged)
+        self.steps = _spin("steps", 1, MAX_STEPS, 300)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.learningRate)
+        form.addRow("Steps", self.steps)
+        layout.addLayout(form)
+        buttons = QGridLayout()
+        self.trainButton = _button("trainButton", "Train", "Train the given steps (Ctrl+Return)")
+        self.pauseButton = _button("pauseButton", "Pause", "Pause or resume (Space)")
+        self.pauseButton.setCheckable(True)
+        self.stopButton = _button("stopButton", "Stop", "End the run, keep the weights (Esc)")
+        self.stepButton = _button("stepButton", "Step", "Exactly one step (Ctrl+.)")
+        self.resetButton = _button("resetButton", "Reset", "New random weights, clear the loss")
+        self.trainButton.clicked.connect(self.trainRequested)
+        self.pauseButton.toggled.connect(self._pause_toggled)
+        self.stopButton.clicked.connect(self.stopRequested)
+        self.stepButton.clicked.connect(self.stepRequested)
+        self.resetButton.clicked.connect(self.resetRequested)
+        buttons.addWidget(self.trainButton, 0, 0)
+        buttons.addWidget(self.pauseButton, 0, 1)
+        buttons.addWidget(self.stopButton, 0, 2)
+        buttons.addWidget(self.stepButton, 1, 0)
+        buttons.addWidget(self.resetButton, 1, 1)
+        layout.addLayout(buttons)
+        progress_row = QHBoxLayout()
+        self.progress = QProgressBar(objectName="progress")
+        self.progress.setFormat("step %v of %m")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        progress_row.addWidget(self.progress)
+        layout.addLayout(progress_row)
+        return box
+
+    # --- reading the settings ---------------------------------------------------------------
+    def model_settings(self, classes: int) -> ModelSettings:
+        """The model the controls describe; ValueError (for the user) if hidden is malformed."""
+        kind = self.modelKind.currentData()
+        hidden = parse_hidden(self.hiddenLayers.text()) if kind == "mlp" else ()
+        return ModelSettings(
+            kind=kind,
+            hidden=hidden or (8, 8),
+            activation=self.activation.currentData(),
+            classes=classes,
+            seed=self.initSeed.value(),
+        )
+
+    def show_settings(self, settings: ModelSettings, optimizer: str, learning_rate: float) -> None:
+        """Reflect settings that came from elsewhere (imported weights) without echoing them."""
+        widgets = self._model_widgets()
+        for widget in widgets:
+            widget.blockSignals(True)
+        self.modelKind.setCurrentIndex(self.modelKind.findData(settings.kind))
+        self.hiddenLayers.setText(",".join(map(str, settings.hidden)))
+        self.activation.setCurrentIndex(self.activation.findData(settings.activation))
+        self.initSeed.setValue(settings.seed)
+        self.optimizer.setCurrentIndex(self.optimizer.findData(optimizer))
+        for widget in widgets:
+            widget.blockSignals(False)
+        self.learningRate.setValue(learning_rate)
+        self._update_model_fields()
+
+    def set_state(self, state: str, can_train: bool) -> None:
+        """Enable what makes sense in 'idle', 'training' or 'paused'."""
+        idle = state == "idle"
+        self.trainButton.setEnabled(can_train and state != "training")
+        self.pauseButton.setEnabled(not idle)
+        self.stopButton.setEnabled(not idle)
+        self.stepButton.setEnabled(can_train and state != "training")
+        self.resetButton.setEnabled(True)
+        for widget in self._model_widgets():
+            widget.setEnabled(idle)
+        self._update_model_fields()
+        if idle and self.pauseButton.isChecked():
+            self.pauseButton.blockSignals(True)
+            self.pauseButton.setChecked(False)
+            self.pauseButton.blockSignals(False)
+        self.pauseButton.setText("Resume" if self.pauseButton.isChecked() else "Pause")
+
+    def _model_widgets(self) -> tuple[QWidget, ...]:
+        """The settings that need a new model (they apply when idle)."""
+        return (self.modelKind, self.hiddenLayers, self.activation, self.initSeed, self.optimizer)
+
+    def _pause_toggled(self, paused: bool) -> None:
+        self.pauseButton.setText("Resume" if paused else "Pause")
+        self.pauseToggled.emit(paused)
+
+    def _update_model_fields(self) -> None:
+        mlp = self.modelKind.currentData() == "mlp" and self.modelKind.isEnabled()
+        self.hiddenLayers.setEnabled(mlp)
+        self.activation.setEnabled(mlp)
+
+    def _dataset_defaults(self) -> None:
+        dataset = DATASETS[self.datasetKind.currentData()]
+        self.pointCount.setValue(dataset.default_count)
+        self.noise.setValue(dataset.default_noise)

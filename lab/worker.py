@@ -1,0 +1,207 @@
+"""The training thread: owns the TrainingRun, paces snapshots, waits while the GUI paints.
+
+Every engine call happens on this thread; the GUI sends commands and gets Snapshots back.
+Pacing, measured on this stack: a Python thread running tiny numpy ops starves the GUI of
+the GIL, so the worker trains in ~2 ms slices and yields between them, sends at most one
+snapshot per ~33 ms, and after sending one waits until the GUI says it has painted it. At
+most one snapshot is ever in flight, so nothing queues up however fast training runs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QThread, Signal
+
+from lab.core.model import ModelSettings
+from lab.core.training import Diverged, Rect, Snapshot, TrainingRun
+
+SLICE_SECONDS = 0.002
+SNAPSHOT_INTERVAL = 1 / 30
+CURVE_INTERVAL = 0.1
+GRID_INTERVAL = 0.2
+PAINT_TIMEOUT = 0.25
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to (re)build a run."""
+
+    settings: ModelSettings
+    optimizer: str
+    learning_rate: float
+    weights: dict[str, np.ndarray] | None = None
+    step: int = 0
+
+
+class TrainingWorker(QThread):
+    """A long-lived thread with a command queue; see the module docstring for the pacing."""
+
+    snapshotReady = Signal(object)  # Snapshot, while training or after a command
+    runFinished = Signal(object, str)  # the final Snapshot and why the run ended
+    failed = Signal(str)  # an unexpected error, with its traceback
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._painted = threading.Event()
+        self._painted.set()
+        self._run: TrainingRun | None = None
+        self._remaining = 0
+        self._paused = False
+        self._alive = True
+        self._view: Rect | None = None
+        self._points: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- called from the GUI thread -------------------------------------------------------
+    def configure(self, config: RunConfig) -> None:
+        """Build a fresh run (Reset, new model, imported weights); ends any current run."""
+        self._post(lambda: self._configure(config))
+
+    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
+        """New points; the run trains on them from its next step."""
+        self._post(lambda: self._set_points(xy, labels))
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        """Takes effect from the next training slice (~2 ms)."""
+        self._post(lambda: self._set_learning_rate(learning_rate))
+
+    def set_view(self, rect: Rect | None) -> None:
+        """Where the decision grid should be evaluated (None: no grid wanted)."""
+        self._post(lambda: self._set_view(rect))
+
+    def train(self, steps: int) -> None:
+        self._post(lambda: self._start(steps))
+
+    def step_once(self) -> None:
+        self._post(lambda: self._start(1))
+
+    def pause(self) -> None:
+        self._post(self._pause)
+
+    def resume(self) -> None:
+        self._post(lambda: setattr(self, "_paused", False))
+
+    def stop(self) -> None:
+        self._post(lambda: self._finish("stopped") if self._remaining else None)
+
+    def painted(self) -> None:
+        """The GUI has shown the last snapshot: the worker may send the next."""
+        self._painted.set()
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        """Stop training and end the thread; True when it ended in time."""
+        self._alive = False
+        self._post(lambda: None)
+        self._painted.set()
+        return self.wait(timeout_ms)
+
+    def _post(self, command: Callable[[], None]) -> None:
+        self._commands.put(command)
+
+    # --- the worker thread ----------------------------------------------------------------
+    def run(self) -> None:
+        last_sent = last_curve = last_grid = 0.0
+        while self._alive:
+            try:
+                training = self._remaining > 0 and not self._paused
+                command = self._commands.get_nowait() if training else self._commands.get()
+                command()
+                continue
+            except queue.Empty:
+                pass
+            except Exception:
+                self._fail()
+                continue
+            try:
+                self._remaining -= self._run.train(self._remaining, SLICE_SECONDS)
+            except Diverged as error:
+                self._finish(str(error))
+                continue
+            except Exception:
+                self._fail()
+                continue
+            time.sleep(0)  # hand the GIL to the GUI thread
+            if self._remaining == 0:
+                self._finish("finished")
+                continue
+            now = time.perf_counter()
+            if now - last_sent >= SNAPSHOT_INTERVAL and self._painted.is_set():
+                curve = now - last_curve >= CURVE_INTERVAL
+                grid = now - last_grid >= GRID_INTERVAL
+                self._painted.clear()
+                self.snapshotReady.emit(self._snapshot(curve, grid))
+                last_sent = now
+                last_curve = now if curve else last_curve
+                last_grid = now if grid else last_grid
+                if not self._painted.wait(PAINT_TIMEOUT):
+                    self._painted.set()  # a busy GUI must not stop the run's snapshots for good
+
+    def _send(self, curve: bool = True) -> None:
+        """A snapshot outside the paced loop: after a command, when nothing is training."""
+        self.snapshotReady.emit(self._snapshot(curve))
+
+    def _snapshot(self, curve: bool = True, grid: bool = True) -> Snapshot:
+        rect = self._view if grid else None
+        return self._run.snapshot(curve=curve, grid_rect=rect)
+
+    def _finish(self, reason: str) -> None:
+        self._remaining = 0
+        self._paused = False
+        if self._run is not None:
+            self.runFinished.emit(self._snapshot(), reason)
+
+    def _fail(self) -> None:
+        self._remaining = 0
+        self._paused = False
+        self.failed.emit(traceback.format_exc())
+
+    def _configure(self, config: RunConfig) -> None:
+        self._remaining = 0
+        self._paused = False
+        self._run = TrainingRun(
+            config.settings, config.optimizer, config.learning_rate, config.weights, config.step
+        )
+        if self._points is not None:
+            self._run.set_points(*self._points)
+        self._send()
+
+    def _set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
+        self._points = (xy, labels)
+        if self._run is None:
+            return
+        try:
+            self._run.set_points(xy, labels)
+        except ValueError as error:  # more classes than the model has
+            if self._remaining:
+                self._finish(f"paused: {error}")
+            return
+        if not self._remaining:
+            self._send(curve=False)
+
+    def _set_learning_rate(self, learning_rate: float) -> None:
+        if self._run is not None:
+            self._run.learning_rate = learning_rate
+
+    def _pause(self) -> None:
+        if self._remaining and not self._paused:
+            self._paused = True
+            self._send()
+
+    def _set_view(self, rect: Rect | None) -> None:
+        self._view = rect
+        if self._run is not None and not self._remaining:
+            self._send(curve=False)
+
+    def _start(self, steps: int) -> None:
+        if self._run is None or self._run.point_count == 0:
+            self.runFinished.emit(self._snapshot() if self._run else None, "no points to train on")
+            return
+        self._paused = False
+        self._remaining = steps
