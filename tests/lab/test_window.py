@@ -1,0 +1,263 @@
+"""The main window driven as a user would: real widgets, real worker thread, offscreen."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from lab.core import files
+from lab.window import MainWindow
+
+FINISH_MS = 30_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def widget(w, name):
+    found = w.findChild(object, name)
+    assert found is not None, f"no widget named {name!r}"
+    return found
+
+
+def click_data(qtbot, w, x, y, button=Qt.MouseButton.LeftButton, modifier=None):
+    plot = widget(w, "dataPlot")
+    pos = plot.mapFromScene(plot.plotItem.vb.mapViewToScene(QPointF(x, y)))
+    qtbot.mouseClick(plot.viewport(), button, modifier or Qt.KeyboardModifier.NoModifier, pos=pos)
+
+
+def train(qtbot, w, steps, lr=None):
+    if lr is not None:
+        widget(w, "learningRate").setValue(lr)
+    widget(w, "steps").setValue(steps)
+    with qtbot.waitSignal(w.trainingFinished, timeout=FINISH_MS) as blocker:
+        qtbot.mouseClick(widget(w, "trainButton"), Qt.MouseButton.LeftButton)
+    return blocker.args[0]
+
+
+def predict_with_numpy(path, xy):
+    """What a user of the exported file would write: plain numpy, nothing from this project."""
+    if str(path).endswith(".npz"):
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["metadata"]))
+            weights = {k: data[k] for k in data.files if k != "metadata"}
+    else:
+        content = json.loads(open(path).read())
+        meta = content["metadata"]
+        weights = {k: np.array(v) for k, v in content["weights"].items()}
+    act = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0),
+           "sigmoid": lambda z: 1 / (1 + np.exp(-z))}[meta["activation"]]
+    h = xy
+    layers = len(meta["layers"]) - 1
+    for i in range(1, layers + 1):
+        h = h @ weights[f"W{i}"] + weights[f"b{i}"]
+        if i < layers:
+            h = act(h)
+    return h.argmax(axis=1)
+
+
+def test_starts_with_the_tutorial_blobs_and_an_untrained_perceptron(window):
+    xy, labels = window.points()
+    assert xy.shape == (100, 2)
+    assert np.bincount(labels).tolist() == [50, 50]
+    assert np.allclose(xy[labels == 0].mean(axis=0), (-2, -2), atol=0.5)
+    assert np.allclose(xy[labels == 1].mean(axis=0), (2, 2), atol=0.5)
+    assert widget(window, "modelKind").currentData() == "perceptron"
+    assert window.windowTitle() == "Training Lab"
+    assert not window.windowIcon().isNull()
+
+
+def test_left_click_adds_a_point_at_the_data_coordinates(qtbot, window):
+    vb = widget(window, "dataPlot").plotItem.vb
+    vb.setRange(xRange=(-5, 5), yRange=(-5, 5), padding=0)
+    qtbot.wait(50)
+    range_before = vb.viewRange()
+    click_data(qtbot, window, 1.5, -3.25)
+    xy, labels = window.points()
+    assert len(labels) == 101
+    tolerance = max(vb.viewPixelSize())
+    assert abs(xy[-1, 0] - 1.5) <= tolerance and abs(xy[-1, 1] + 3.25) <= tolerance
+    assert labels[-1] == widget(window, "classSelector").currentData() == 0
+    assert vb.viewRange() == range_before  # the view stays put
+
+
+def test_right_click_adds_the_other_class_and_ctrl_click_removes(qtbot, window):
+    click_data(qtbot, window, 0.5, 0.5, button=Qt.MouseButton.RightButton)
+    xy, labels = window.points()
+    assert len(labels) == 101 and labels[-1] == 1
+    click_data(qtbot, window, 0.5, 0.5, modifier=Qt.KeyboardModifier.ControlModifier)
+    xy_after, _ = window.points()
+    assert len(xy_after) == 100
+    assert not np.any(np.all(np.isclose(xy_after, xy[-1]), axis=1))
+
+
+def test_undo_and_redo_with_the_keyboard(qtbot, window):
+    click_data(qtbot, window, 1.0, 1.0)
+    assert len(window.points()[1]) == 101
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.points()[1]) == 100
+    qtbot.keyClick(
+        window, Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert len(window.points()[1]) == 101
+
+
+def test_training_the_default_data_learns_it(qtbot, window):
+    assert train(qtbot, window, 300, lr=0.1) == "finished"
+    snapshot = window._snapshot
+    assert snapshot.step == 300
+    steps, losses = snapshot.curve
+    assert losses[-1] < losses[0]
+    assert snapshot.accuracy >= 0.95
+    assert widget(window, "progress").value() == 300
+    assert "accuracy" in window.findChild(object, "status_accuracy").text()
+
+
+def test_generate_replaces_points_undoably_and_an_mlp_learns_xor(qtbot, window):
+    widget(window, "datasetKind").setCurrentIndex(widget(window, "datasetKind").findData("xor"))
+    qtbot.mouseClick(widget(window, "generateButton"), Qt.MouseButton.LeftButton)
+    xy, labels = window.points()
+    assert len(labels) == widget(window, "pointCount").value()
+    widget(window, "modelKind").setCurrentIndex(widget(window, "modelKind").findData("mlp"))
+    widget(window, "optimizer").setCurrentIndex(widget(window, "optimizer").findData("adam"))
+    assert train(qtbot, window, 1500, lr=0.02) == "finished"
+    assert window._snapshot.accuracy >= 0.95
+    assert set(window._snapshot.weights) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+    window._points.undo()
+    assert len(window.points()[1]) == 100
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".json"])
+def test_exported_weights_reproduce_the_predictions_in_plain_numpy(qtbot, window, tmp_path, suffix):
+    train(qtbot, window, 200, lr=0.1)
+    path = tmp_path / f"weights{suffix}"
+    window.export_weights(path)
+    xy, _labels = window.points()
+    snapshot = window._snapshot
+    probabilities = _app_probabilities(snapshot, xy)
+    assert np.array_equal(predict_with_numpy(path, xy), probabilities.argmax(axis=1))
+
+
+def _app_probabilities(snapshot, xy):
+    from lab.core.training import TrainingRun
+
+    run = TrainingRun(snapshot.settings, weights=snapshot.weights)
+    return run._session.run(run.model.probabilities, {run.model.x: xy})
+
+
+def test_import_weights_restores_model_and_step(qtbot, window, tmp_path):
+    train(qtbot, window, 50, lr=0.1)
+    path = tmp_path / "w.json"
+    window.export_weights(path)
+    exported = window._snapshot
+    qtbot.mouseClick(widget(window, "resetButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._snapshot.step == 0, timeout=5000)
+    with qtbot.waitSignal(window.worker.snapshotReady, timeout=5000):
+        window.import_weights(path)
+    qtbot.waitUntil(lambda: window._snapshot.step == exported.step, timeout=5000)
+    for name, value in exported.weights.items():
+        assert np.array_equal(window._snapshot.weights[name], value)
+
+
+def test_changing_the_learning_rate_mid_run_takes_effect(qtbot, window):
+    widget(window, "steps").setValue(1_000_000)
+    widget(window, "learningRate").setValue(0.1)
+    qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._snapshot.step > 50, timeout=10_000)
+    widget(window, "learningRate").setValue(0.005)
+    qtbot.waitUntil(lambda: window._snapshot.learning_rate == 0.005, timeout=10_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS) as blocker:
+        qtbot.mouseClick(widget(window, "stopButton"), Qt.MouseButton.LeftButton)
+    assert blocker.args == ["stopped"]
+    assert window._snapshot.learning_rate == 0.005
+
+
+def test_pause_resume_and_step(qtbot, window):
+    widget(window, "steps").setValue(1_000_000)
+    qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._snapshot.step > 10, timeout=10_000)
+    qtbot.mouseClick(widget(window, "pauseButton"), Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    paused_at = window._snapshot.step
+    qtbot.wait(300)
+    assert window._snapshot.step == paused_at
+    assert widget(window, "pauseButton").text() == "Resume"
+    qtbot.mouseClick(widget(window, "pauseButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._snapshot.step > paused_at, timeout=10_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
+        qtbot.mouseClick(widget(window, "stopButton"), Qt.MouseButton.LeftButton)
+    stopped_at = window._snapshot.step
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
+        qtbot.mouseClick(widget(window, "stepButton"), Qt.MouseButton.LeftButton)
+    assert window._snapshot.step == stopped_at + 1
+
+
+def test_editing_points_while_training_is_picked_up(qtbot, window):
+    widget(window, "steps").setValue(1_000_000)
+    qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._snapshot.step > 10, timeout=10_000)
+    for i in range(20):
+        click_data(qtbot, window, -1 + i * 0.1, 1.0)
+    qtbot.waitUntil(lambda: window.worker._run.point_count == 120, timeout=10_000)
+    assert window._state == "training"
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
+        window._stop()
+
+
+def test_a_third_class_rebuilds_the_model(qtbot, window):
+    widget(window, "classSelector").setCurrentIndex(2)
+    click_data(qtbot, window, 0.0, 4.0)
+    qtbot.waitUntil(lambda: window._snapshot.settings.classes == 3, timeout=5000)
+    assert window._snapshot.weights["W1"].shape == (2, 3)
+    assert train(qtbot, window, 20) == "finished"
+
+
+def test_closing_mid_run_stops_the_thread_cleanly(qtbot):
+    w = MainWindow()
+    w.show()
+    w.controls.steps.setValue(1_000_000)
+    w._train()
+    qtbot.waitUntil(lambda: w._snapshot is not None and w._snapshot.step > 10, timeout=10_000)
+    w.close()
+    assert w.worker.isFinished()
+
+
+def test_saved_and_loaded_points_round_trip(qtbot, window, tmp_path):
+    path = tmp_path / "points.csv"
+    window.save_points(path)
+    xy, labels = window.points()
+    window._points.clear()
+    assert len(window.points()[1]) == 0
+    window.load_points(path)
+    xy2, labels2 = window.points()
+    assert np.array_equal(xy, xy2) and np.array_equal(labels, labels2)
+
+
+def test_a_malformed_points_file_changes_nothing(window, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("x,y,label\n1,2,0\n3,abc,1\n")
+    before = window.points()
+    with pytest.raises(files.FileFormatError, match="bad.csv"):
+        window.load_points(path)
+    after = window.points()
+    assert np.array_equal(before[0], after[0])
+
+
+def test_train_is_disabled_with_one_class(qtbot, window):
+    xy, labels = window.points()
+    window._points.replace(xy[labels == 0], labels[labels == 0])
+    assert not widget(window, "trainButton").isEnabled()
+    window._train()
+    assert window._state == "idle"
+    window._points.undo()
+    assert widget(window, "trainButton").isEnabled()
