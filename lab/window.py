@@ -337,10 +337,15 @@ class MainWindow(QMainWindow):
 
     # --- rendering snapshots ------------------------------------------------------------------
     def _show_snapshot(self, snapshot: Snapshot) -> None:
+        """Render, and tell the worker only once the paint this causes has happened.
+
+        The worker waits meanwhile: pyqtgraph paints through many Python calls, and each one
+        would otherwise wait for the training thread to hand over the GIL.
+        """
         try:
             self._render(snapshot)
         finally:
-            self.worker.painted()
+            QTimer.singleShot(0, self.worker.painted)
 
     def _render(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
@@ -358,7 +363,6 @@ class MainWindow(QMainWindow):
             self.weights_view.show_weights(snapshot.weights)
             steps, losses = snapshot.curve
             self.loss_plot.set_curve(steps, losses)
-            self.loss_plot.viewport().repaint()
         if snapshot.grid is not None:
             grid = snapshot.grid
             self.data_plot.set_regions(
@@ -366,7 +370,6 @@ class MainWindow(QMainWindow):
             )
         if snapshot.grid is not None or snapshot.curve is not None:
             self._show_boundary(snapshot)
-            self.data_plot.viewport().repaint()
 
     def _show_boundary(self, snapshot: Snapshot) -> None:
         if snapshot.settings.kind != "perceptron":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +43,7 @@ class Snapshot:
     learning_rate: float
     curve: tuple[np.ndarray, np.ndarray] | None = None
     grid: Grid | None = None
+    created: float = field(default_factory=time.perf_counter)  # to measure how stale it is
 
 
 class Diverged(ArithmeticError):
@@ -138,7 +139,7 @@ class TrainingRun:
             append(loss)
             done += 1
             self.step += 1
-            if done & 7 == 0 and time.perf_counter() >= deadline:
+            if time.perf_counter() >= deadline:
                 break
         return done
 

@@ -1,0 +1,126 @@
+"""Geometry of what a classifier decides, computed here so the plot only has to draw it.
+
+Kept free of Qt so the worker thread can prepare boundaries and region images off the GUI
+thread, and so the maths can be tested without a display.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+Rect = tuple[float, float, float, float]
+"""(x0, y0, x1, y1) in data coordinates."""
+
+_PARALLEL_TOL = 1e-12
+
+
+def _clip_interval(alpha: np.ndarray, beta: np.ndarray) -> tuple[float, float] | None:
+    """Intersect the constraints alpha*t + beta >= 0; None when nothing is left.
+
+    Every clip (rect sides and "i, j beat class m") has this one form, so one routine
+    handles them all. Constraints come with unit-length normals, so an absolute tolerance
+    tells "parallel to the line" apart.
+    """
+    parallel = np.abs(alpha) <= _PARALLEL_TOL
+    if np.any(beta[parallel] < 0):
+        return None
+    alpha, beta = alpha[~parallel], beta[~parallel]
+    bounds = -beta / alpha
+    lo = bounds[alpha > 0].max(initial=-np.inf)
+    hi = bounds[alpha < 0].min(initial=np.inf)
+    if not hi > lo:
+        return None
+    return float(lo), float(hi)
+
+
+def separating_segments(
+    W: np.ndarray, b: np.ndarray, rect: Rect
+) -> list[tuple[int, int, np.ndarray]]:
+    """Pieces of the linear model's decision boundary that are visible in ``rect``.
+
+    For p = softmax(x @ W + b) the pairwise line between classes i and j only matters
+    where i and j are the two best classes; elsewhere a third class wins and drawing it
+    would show a boundary that does not exist. Returns (i, j, endpoints (2, 2)) per visible
+    piece, i < j.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    k = W.shape[1]
+    x0, x1 = sorted((float(rect[0]), float(rect[2])))
+    y0, y1 = sorted((float(rect[1]), float(rect[3])))
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    w_scale = max(float(np.abs(W).max(initial=0.0)), 1e-300)
+
+    segments: list[tuple[int, int, np.ndarray]] = []
+    for i in range(k):
+        for j in range(i + 1, k):
+            normal = W[:, i] - W[:, j]
+            norm2 = float(normal @ normal)
+            if np.sqrt(norm2) <= _PARALLEL_TOL * w_scale:
+                continue
+            offset = b[i] - b[j]
+            # Parametrise the line around the point nearest the rect centre so t stays small.
+            origin = centre - (normal @ centre + offset) / norm2 * normal
+            direction = np.array([-normal[1], normal[0]]) / np.sqrt(norm2)
+
+            # Rect: x0 <= ox + t dx <= x1 and likewise for y.
+            alpha = [direction[0], -direction[0], direction[1], -direction[1]]
+            beta = [origin[0] - x0, x1 - origin[0], origin[1] - y0, y1 - origin[1]]
+            # Class i (equal to j on the line) must score at least as high as every other m.
+            for m in range(k):
+                if m in (i, j):
+                    continue
+                diff = W[:, i] - W[:, m]
+                length = max(float(np.hypot(*diff)), 1e-300)
+                alpha.append(diff @ direction / length)
+                beta.append((diff @ origin + b[i] - b[m]) / length)
+            interval = _clip_interval(np.array(alpha), np.array(beta))
+            if interval is None:
+                continue
+            ends = origin + np.outer(interval, direction)
+            segments.append((i, j, ends))
+    return segments
+
+
+def _hex_to_rgb(colors: Sequence[str]) -> np.ndarray:
+    return np.array(
+        [[int(c.lstrip("#")[p : p + 2], 16) for p in (0, 2, 4)] for c in colors],
+        dtype=np.float64,
+    )
+
+
+def region_image(probs: np.ndarray, colors: Sequence[str], alpha: float) -> np.ndarray:
+    """RGBA image of which class wins where, fading to white where the model is unsure.
+
+    ``probs`` is (ny, nx, k); the result is (ny, nx, 4) uint8 in the same layout, with the
+    opacity ``alpha`` (0..1) everywhere so points drawn on top stay readable. Class c gets
+    ``colors[c % len(colors)]``.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    k = probs.shape[-1]
+    winner = probs.argmax(axis=-1)
+    p_max = np.take_along_axis(probs, winner[..., None], axis=-1)
+    if k > 1:
+        strength = np.clip((p_max - 1.0 / k) / (1.0 - 1.0 / k), 0.0, 1.0)
+    else:
+        strength = np.ones_like(p_max)
+    palette = _hex_to_rgb(colors)
+    rgb = 255.0 - strength * (255.0 - palette[winner % len(palette)])
+
+    image = np.empty((*probs.shape[:-1], 4), dtype=np.uint8)
+    image[..., :3] = np.rint(rgb)
+    image[..., 3] = round(255 * min(max(alpha, 0.0), 1.0))
+    return image
+
+
+def grid_points(rect: Rect, nx: int, ny: int) -> np.ndarray:
+    """Cell centres of an nx-by-ny grid over ``rect``, row-major with row = y index.
+
+    The order matches ``region_image``: evaluate the model here, reshape the
+    probabilities to (ny, nx, k), and the image lines up with the rect.
+    """
+    x0, y0, x1, y1 = rect
+    xs = x0 + (np.arange(nx) + 0.5) * ((x1 - x0) / nx)
+    ys = y0 + (np.arange(ny) + 0.5) * ((y1 - y0) / ny)
+    gx, gy = np.meshgrid(xs, ys)
+    return np.column_stack((gx.ravel(), gy.ravel()))

@@ -1,0 +1,198 @@
+"""How the app feels while it trains: GUI timer lateness, snapshot rate and age, and in-app
+training speed against the same model trained headless in the same process.
+
+    QT_QPA_PLATFORM=offscreen python tests/bench/gui_bench.py [--seconds 10] [--repeats 3]
+        [--long-seconds 120]
+
+Workloads: W1 the default perceptron on the tutorial's 100 points; W2 an MLP 8,8 tanh on
+1,000 points; W3 the same MLP on 10,000 points, decision regions on (they are on in all).
+A 10 ms PreciseTimer on the GUI thread records its real intervals while the worker trains.
+Then a long W1 run reports RSS growth and the loss-curve redraw time at its end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QStandardPaths, Qt, QTimer
+from PySide6.QtWidgets import QApplication
+
+from lab.core.datasets import generate, tutorial_points
+from lab.core.model import ModelSettings
+from lab.core.training import TrainingRun
+from lab.window import MainWindow
+from lab.worker import RunConfig
+
+WORKLOADS = {
+    "W1 perceptron, 100 pts": (ModelSettings(), "tutorial", 100),
+    "W2 MLP 8,8 tanh, 1k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 1_000),
+    "W3 MLP 8,8 tanh, 10k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 10_000),
+}
+BIG = 10**12
+
+
+def points(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
+    return tutorial_points() if kind == "tutorial" else generate(kind, count, 0.15, 0)
+
+
+def headless_rate(settings: ModelSettings, xy, labels, seconds: float) -> float:
+    run = TrainingRun(settings, "gradient_descent", 0.1)
+    run.set_points(xy, labels)
+    start = time.perf_counter()
+    steps = run.train(BIG, seconds)
+    return steps / (time.perf_counter() - start)
+
+
+def percentile(values, q: float) -> float:
+    return float(np.percentile(values, q)) if len(values) else float("nan")
+
+
+def spin(app: QApplication, seconds: float) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dict:
+    window._points.replace(xy, labels)
+    window.data_plot.fit_view()
+    window.worker.configure(RunConfig(settings, "gradient_descent", 0.1))
+    spin(app, 0.5)
+    shown: list[tuple[float, float]] = []  # (shown at, created)
+    original = window._render
+
+    def render(snapshot):
+        original(snapshot)
+        shown.append((time.perf_counter(), snapshot.created))
+
+    window._render = render
+    ticks: list[float] = []
+    ages: list[float] = []
+    timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=10)
+
+    def tick():
+        now = time.perf_counter()
+        ticks.append(now)
+        if shown:
+            ages.append(now - shown[-1][1])
+
+    timer.timeout.connect(tick)
+    start_step = window._snapshot.step if window._snapshot else 0
+    window.controls.steps.setMaximum(BIG // 1000)
+    window._run_steps = BIG
+    window.worker.train(BIG)
+    window._update_state("training")
+    started = time.perf_counter()
+    timer.start()
+    spin(app, seconds)
+    timer.stop()
+    elapsed = time.perf_counter() - started
+    window.worker.stop()
+    done = []
+    window.trainingFinished.connect(lambda reason: done.append(reason))
+    while not done:
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    final = window._snapshot
+    window._render = original
+    late = np.diff(ticks) * 1000 - 10
+    return {
+        "rate": (final.step - start_step) / elapsed,
+        "late_p50": percentile(late, 50),
+        "late_p99": percentile(late, 99),
+        "late_max": float(late.max()) if len(late) else float("nan"),
+        "shown_per_s": len(shown) / elapsed,
+        "age_p99": percentile(np.array(ages) * 1000, 99),
+        "final_shown": final.step == window.worker._run.step,
+    }
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def long_run(app, window: MainWindow, seconds: float) -> None:
+    xy, labels = tutorial_points()
+    window._points.replace(xy, labels)
+    window.worker.configure(RunConfig(ModelSettings(), "gradient_descent", 0.1))
+    spin(app, 0.5)
+    rss_before = rss_mb()
+    window._run_steps = 1_000_000
+    window.worker.train(1_000_000)
+    window._update_state("training")
+    done = []
+    window.trainingFinished.connect(lambda reason: done.append(reason))
+    deadline = time.perf_counter() + seconds
+    while not done and time.perf_counter() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    if not done:
+        window.worker.stop()
+        while not done:
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+    snapshot = window._snapshot
+    steps, losses = snapshot.curve
+    redraws = []
+    for _ in range(20):
+        t = time.perf_counter()
+        window.loss_plot.set_curve(steps, losses)
+        window.loss_plot.viewport().repaint()
+        redraws.append((time.perf_counter() - t) * 1000)
+    print(
+        f"\nlong run: {snapshot.step:,} steps of W1; RSS {rss_before:.0f} -> {rss_mb():.0f} MB "
+        f"(+{rss_mb() - rss_before:.1f} MB); loss curve {len(steps):,} points, full redraw "
+        f"median {statistics.median(redraws):.1f} ms, max {max(redraws):.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--long-seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    QStandardPaths.setTestModeEnabled(True)
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow()
+    window.resize(1400, 860)
+    window.show()
+    spin(app, 0.5)
+    print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"Qt platform {app.platformName()}; medians of {args.repeats} runs of "
+          f"{args.seconds:g} s")
+    header = (f"{'workload':26} {'app st/s':>9} {'headless':>9} {'ratio':>6} {'late p50':>8} "
+              f"{'p99':>6} {'max':>6} {'shown/s':>7} {'age p99':>7} final")
+    print(header)
+    for name, (settings, kind, count) in WORKLOADS.items():
+        xy, labels = points(kind, count)
+        rows, ratios = [], []
+        for _ in range(args.repeats):
+            headless = headless_rate(settings, xy, labels, min(args.seconds, 5))
+            row = in_app(app, window, settings, xy, labels, args.seconds)
+            row["headless"] = headless
+            rows.append(row)
+            ratios.append(row["rate"] / headless)
+
+        def med(key, rows=rows):
+            return statistics.median(r[key] for r in rows)
+
+        print(f"{name:26} {med('rate'):9,.0f} {med('headless'):9,.0f} "
+              f"{statistics.median(ratios):6.2f} {med('late_p50'):8.1f} {med('late_p99'):6.1f} "
+              f"{med('late_max'):6.1f} {med('shown_per_s'):7.1f} {med('age_p99'):7.0f} "
+              f"{all(r['final_shown'] for r in rows)}")
+    print("(lateness and age in ms)")
+    long_run(app, window, args.long_seconds)
+    window.close()
+
+
+if __name__ == "__main__":
+    main()

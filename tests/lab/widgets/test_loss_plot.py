@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from lab.core.loss_history import LossHistory
+from lab.widgets.loss_plot import LossPlot
+
+
+@pytest.fixture
+def plot(qtbot):
+    widget = LossPlot()
+    qtbot.addWidget(widget)
+    widget.resize(500, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def shown_curve(plot):
+    (curve,) = plot.plotItem.listDataItems()
+    return curve.getData()
+
+
+def test_identity_and_axis_labels(plot):
+    assert plot.objectName() == "lossPlot"
+    assert "step" in plot.getAxis("bottom").labelString()
+    assert "loss" in plot.getAxis("left").labelString()
+
+
+def test_set_curve_shows_the_history(plot):
+    history = LossHistory()
+    history.extend(np.linspace(2.0, 0.1, 5000))
+    steps, losses = history.curve()
+    plot.set_curve(steps, losses)
+    x, y = shown_curve(plot)
+    np.testing.assert_array_equal(x, steps)
+    np.testing.assert_array_equal(y, losses)
+    plot.plotItem.vb.autoRange()
+    (x0, x1), (y0, y1) = plot.plotItem.vb.viewRange()
+    assert x0 <= 1 and x1 >= 5000
+    assert y0 <= 0.1 and y1 >= 2.0
+
+
+def test_clear_empties_the_curve_but_keeps_the_plot_usable(plot):
+    plot.set_curve(np.arange(1.0, 11.0), np.ones(10))
+    plot.clear()
+    x, _ = shown_curve(plot)
+    assert x is None or len(x) == 0
+    plot.set_curve(np.arange(1.0, 4.0), np.array([3.0, 2.0, 1.0]))
+    _, y = shown_curve(plot)
+    assert list(y) == [3.0, 2.0, 1.0]
+
+
+def test_small_losses_get_no_si_prefix(qtbot, plot):
+    steps = np.arange(1.0, 1001.0)
+    plot.set_curve(steps * 1000, 1e-3 * (1 + np.exp(-steps / 100)))
+    plot.plotItem.vb.autoRange()
+    plot.grab()
+    for name, text in (("left", "loss"), ("bottom", "step")):
+        label = plot.getAxis(name).labelString()
+        assert text in label
+        assert "(x" not in label
+        assert "(m" not in label and "(k" not in label and "(M" not in label
+
+
+def test_log_y_toggles_through_the_checkbox(qtbot, plot):
+    box = plot.log_y_checkbox
+    assert box.isVisible()
+    assert not box.isChecked()
+    assert plot.geometry().contains(box.geometry().translated(plot.pos()))
+
+    box.click()
+    assert box.isChecked()
+    assert plot.plotItem.ctrl.logYCheck.isChecked()  # the PlotItem really is in log mode
+
+    box.click()
+    assert not plot.plotItem.ctrl.logYCheck.isChecked()
+
+    plot.set_log_y(True)
+    assert box.isChecked()
+
+
+def test_checkbox_responds_to_a_real_mouse_click(qtbot, plot):
+    box = plot.log_y_checkbox
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().center())
+    assert box.isChecked()
+
+
+def test_log_y_survives_zero_and_negative_losses(qtbot, plot):
+    plot.set_log_y(True)
+    losses = np.array([1.0, 0.5, 0.0, -0.1, 0.01, np.nan, 0.001])
+    plot.set_curve(np.arange(1.0, 8.0), losses)
+    plot.plotItem.vb.autoRange()
+    plot.grab()
+    plot.set_log_y(False)
+    plot.grab()
+    _, y = shown_curve(plot)
+    np.testing.assert_array_equal(y, losses)
+
+
+def test_checkbox_stays_in_the_corner_on_resize(qtbot, plot):
+    plot.resize(700, 400)
+    qtbot.wait(10)
+    box = plot.log_y_checkbox
+    assert box.geometry().right() < plot.width()
+    assert box.geometry().right() > plot.width() - 40

@@ -1,0 +1,172 @@
+import itertools
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QScrollArea, QTableView
+
+from lab.widgets.weights_view import NEGATIVE_COLOR, POSITIVE_COLOR, WeightsView
+
+
+def mlp_weights(seed=0, sizes=(2, 16, 16, 2)):
+    rng = np.random.default_rng(seed)
+    weights = {}
+    for n, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
+        weights[f"W{n}"] = rng.normal(size=(fan_in, fan_out))
+        weights[f"b{n}"] = rng.normal(size=fan_out)
+    return weights
+
+
+@pytest.fixture
+def view(qtbot):
+    widget = WeightsView()
+    qtbot.addWidget(widget)
+    widget.resize(300, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def table(view, name):
+    found = view.findChild(QTableView, f"weights_{name}")
+    assert found is not None, f"no table for {name}"
+    return found
+
+
+def shown_text(view, name):
+    model = table(view, name).model()
+    return [
+        [model.index(r, c).data() for c in range(model.columnCount())]
+        for r in range(model.rowCount())
+    ]
+
+
+def shown_colour(view, name, row, col):
+    model = table(view, name).model()
+    return model.index(row, col).data(Qt.ItemDataRole.ForegroundRole)
+
+
+def titles(view):
+    return [label.text() for label in view.findChildren(QLabel) if label.isVisible()]
+
+
+def visible_tables(view):
+    return [t for t in view.findChildren(QTableView) if t.isVisible()]
+
+
+def test_identity_and_empty_state(view):
+    assert view.objectName() == "weightsView"
+    assert view.findChildren(QTableView) == []
+    assert any("No model" in text for text in titles(view))
+
+
+def test_numbers_are_shown_with_sign_and_fixed_precision(qtbot, view):
+    W = np.array([[1.23449, -0.5], [0.0, 12.0]])
+    b = np.array([-3.14159, 2.0])
+    view.show_weights({"W1": W, "b1": b})
+    qtbot.wait(1)  # new widgets appear once the event loop runs
+    assert shown_text(view, "W1") == [["+1.234", "-0.500"], ["+0.000", "+12.000"]]
+    assert shown_text(view, "b1") == [["-3.142", "+2.000"]]  # a bias is one row
+    assert any("W1" in t and "2×2" in t for t in titles(view))
+    assert not any("No model" in text for text in titles(view))
+
+
+def test_sign_colours_differ(view):
+    view.show_weights({"W": np.array([[0.5, -0.5]])})
+    positive = shown_colour(view, "W", 0, 0)
+    negative = shown_colour(view, "W", 0, 1)
+    assert positive == POSITIVE_COLOR
+    assert negative == NEGATIVE_COLOR
+    assert abs(positive.hue() - negative.hue()) > 90  # opposite hues, not two shades
+
+
+def test_value_updates_reuse_the_tables(view):
+    weights = mlp_weights(0)
+    view.show_weights(weights)
+    before = {name: table(view, name) for name in weights}
+    updated = mlp_weights(1)
+    view.show_weights(updated)
+    for name, values in updated.items():
+        assert table(view, name) is before[name]
+        flat = np.atleast_2d(values)
+        assert shown_text(view, name)[0][0] == f"{flat[0, 0]:+.3f}"
+
+
+def test_update_does_not_alias_the_callers_array(view):
+    W = np.array([[1.0, 2.0]])
+    view.show_weights({"W": W})
+    W[0, 0] = -9.0  # the trainer mutates its weights in place
+    assert shown_text(view, "W")[0][0] == "+1.000"
+
+
+def test_shape_change_rebuilds(qtbot, view):
+    view.show_weights(mlp_weights(0, sizes=(2, 16, 2)))
+    assert {t.objectName() for t in view.findChildren(QTableView)} == {
+        "weights_W1",
+        "weights_b1",
+        "weights_W2",
+        "weights_b2",
+    }
+    view.show_weights(mlp_weights(0, sizes=(2, 8, 8, 3)))
+    qtbot.wait(1)
+    assert len(visible_tables(view)) == 6
+    assert table(view, "W2").model().rowCount() == 8
+    assert table(view, "b3").model().columnCount() == 3
+
+    view.clear()
+    qtbot.wait(1)
+    assert visible_tables(view) == []
+    assert any("No model" in text for text in titles(view))
+
+
+def test_tables_show_every_cell_and_the_panel_scrolls(qtbot, view):
+    view.show_weights({"W": np.ones((64, 64)), "b": np.ones(64)})
+    qtbot.wait(20)
+    big = table(view, "W")
+    header = big.horizontalHeader()
+    assert big.viewport().width() >= header.length()
+    assert big.viewport().height() >= big.verticalHeader().length()
+    area = view.findChild(QScrollArea)
+    assert area.verticalScrollBar().maximum() > 0
+    assert area.horizontalScrollBar().maximum() > 0
+
+
+def test_columns_widen_for_large_values(qtbot, view):
+    view.show_weights({"W": np.array([[0.5, -0.5]])})
+    narrow = table(view, "W").horizontalHeader().sectionSize(0)
+    view.show_weights({"W": np.array([[1234.5, -0.5]])})
+    wide = table(view, "W").horizontalHeader().sectionSize(0)
+    assert wide > narrow
+    text = shown_text(view, "W")[0][0]
+    metrics = table(view, "W").fontMetrics()
+    assert metrics.horizontalAdvance(text) < wide
+
+
+def test_non_finite_weights_do_not_break_the_view(view):
+    view.show_weights({"W": np.array([[np.nan, np.inf, -np.inf]])})
+    assert shown_text(view, "W") == [["+nan", "+inf", "-inf"]]
+
+
+def test_update_timing_for_a_small_mlp(qtbot, view):
+    frames = [mlp_weights(seed) for seed in range(50)]
+    view.show_weights(frames[0])
+    qtbot.wait(20)
+    n_numbers = sum(v.size for v in frames[0].values())
+
+    start = time.perf_counter()
+    for weights in frames[1:]:
+        view.show_weights(weights)
+    update_ms = (time.perf_counter() - start) / (len(frames) - 1) * 1e3
+
+    start = time.perf_counter()
+    for weights in frames[1:]:
+        view.show_weights(weights)
+        for name in weights:
+            table(view, name).viewport().repaint()
+    repaint_ms = (time.perf_counter() - start) / (len(frames) - 1) * 1e3
+    print(
+        f"\nWeightsView ({n_numbers} numbers): show_weights {update_ms:.3f} ms, "
+        f"with synchronous repaint of every table {repaint_ms:.2f} ms"
+    )
+    assert update_ms < 2.0
