@@ -17,8 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     from lab.window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
-    app.setApplicationName("Training Lab")
-    app.setOrganizationName("Training Lab")
+    app.setApplicationName(lab.APP_NAME)
+    app.setOrganizationName(lab.APP_NAME)
     app.setApplicationVersion(lab.__version__)
     app.setDesktopFileName("lab")
     app.setWindowIcon(icon())

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 import engine
 import lab
+from lab.autosave import Autosave
 from lab.core import files
 from lab.core.boundary import region_image, separating_segments
 from lab.core.colors import CLASS_COLORS
@@ -62,9 +63,11 @@ class MainWindow(QMainWindow):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Training Lab")
+        self.setWindowTitle(lab.APP_NAME)
         self.setWindowIcon(icon())
-        self._points = PointSet(*tutorial_points())
+        self.autosave = Autosave(parent=self)
+        restored_points, restored_weights, problems = self.autosave.restore()
+        self._points = PointSet(*(restored_points or tutorial_points()))
         self._snapshot: Snapshot | None = None
         self._state = "idle"
         self._run_start_step = 0
@@ -96,8 +99,16 @@ class MainWindow(QMainWindow):
         self.data_plot.fit_view()
         self.worker.set_points(self._points.xy, self._points.labels)
         self._send_view()
-        self._configure()
-        self._restore_settings()
+        try:
+            self._use_weights(*restored_weights)
+        except (TypeError, ValueError) as error:  # none saved, or not for these points
+            if restored_weights is not None:
+                problems.append(str(error))
+            self._configure()
+        self._restore_settings()  # the user's last choices win over the autosaved run's
+        self.autosave.failed.connect(lambda error: self._say(f"Autosave failed: {error}"))
+        if problems:
+            self._say("Could not restore the last session: " + "; ".join(problems))
 
     # --- layout -------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -141,6 +152,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
+        self._action("&New", self.new_workspace, QKeySequence.StandardKey.New, file)
         self._action("&Open points…", self._open_points_dialog, QKeySequence.StandardKey.Open, file)
         self._action("&Save points…", self._save_points_dialog, QKeySequence.StandardKey.Save, file)
         file.addSeparator()
@@ -214,7 +226,25 @@ class MainWindow(QMainWindow):
 
     def import_weights(self, path: str | Path) -> None:
         """Load weights (validated) and continue from them; the controls follow the file."""
-        weights, metadata = files.load_weights(path)
+        self._use_weights(*files.load_weights(path))
+        self._say(f"Imported weights from {Path(path).name}")
+
+    def new_workspace(self) -> None:
+        """Start over: the tutorial's points, a fresh model, and no autosave left behind."""
+        self._stop()
+        self.autosave.discard()
+        self._points.replace(*tutorial_points())
+        self.data_plot.fit_view()
+        self._configure()
+        self._say("New workspace: the tutorial's points and a fresh perceptron.")
+
+    def _use_weights(self, weights: dict, metadata: dict) -> None:
+        """Continue from validated weights; the controls follow their metadata."""
+        needed = _classes_needed(self._points.labels)
+        if metadata["classes"] < needed:
+            raise ValueError(
+                f"these weights are for {metadata['classes']} classes but the points have {needed}"
+            )
         layers = list(metadata["layers"])
         settings = ModelSettings(
             kind=metadata["model"],
@@ -226,7 +256,6 @@ class MainWindow(QMainWindow):
         self._stop()
         self.controls.show_settings(settings, metadata["optimizer"], metadata["learning_rate"])
         self._configure(settings, weights=weights, step=int(metadata["step"]))
-        self._say(f"Imported weights from {Path(path).name} (step {metadata['step']:,})")
 
     # --- points ---------------------------------------------------------------------------------
     def _add_point(self, x: float, y: float, alternate: bool) -> None:
@@ -242,6 +271,7 @@ class MainWindow(QMainWindow):
         self._undo.setEnabled(self._points.can_undo)
         self._redo.setEnabled(self._points.can_redo)
         self.worker.set_points(xy, labels)
+        self.autosave.points_changed(xy, labels)
         needed = _classes_needed(labels)
         if needed > self._settings.classes:
             self._stop()
@@ -349,6 +379,7 @@ class MainWindow(QMainWindow):
 
     def _render(self, snapshot: Snapshot) -> None:
         self._snapshot = snapshot
+        self.autosave.weights_changed(snapshot)
         labels = self._status_labels
         labels["step"].setText(f"step {snapshot.step:,}")
         labels["loss"].setText("loss –" if snapshot.loss is None else f"loss {snapshot.loss:.4g}")
@@ -474,7 +505,7 @@ class MainWindow(QMainWindow):
 
     # --- settings and closing -------------------------------------------------------------------
     def _restore_settings(self) -> None:
-        settings = QSettings()
+        settings = QSettings(lab.APP_NAME, lab.APP_NAME)
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -482,14 +513,17 @@ class MainWindow(QMainWindow):
         self.controls.steps.setValue(int(settings.value("training/steps", 300)))
 
     def _save_settings(self) -> None:
-        settings = QSettings()
+        settings = QSettings(lab.APP_NAME, lab.APP_NAME)
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("training/learning_rate", self.controls.learningRate.value())
         settings.setValue("training/steps", self.controls.steps.value())
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self._save_settings()
-        self.worker.shutdown()
+        """Stop the worker thread and write what is unsaved; safe to call more than once."""
+        if self.worker.isRunning():
+            self._save_settings()
+            self.worker.shutdown()
+            self.autosave.close()
         super().closeEvent(event)
 
 

@@ -44,6 +44,11 @@ def train(qtbot, w, steps, lr=None):
     return blocker.args[0]
 
 
+def shown_step(w):
+    """The step of the snapshot on screen (-1 before the first one arrives)."""
+    return -1 if w._snapshot is None else w._snapshot.step
+
+
 def predict_with_numpy(path, xy):
     """What a user of the exported file would write: plain numpy, nothing from this project."""
     if str(path).endswith(".npz"):
@@ -161,10 +166,10 @@ def test_import_weights_restores_model_and_step(qtbot, window, tmp_path):
     window.export_weights(path)
     exported = window._snapshot
     qtbot.mouseClick(widget(window, "resetButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._snapshot.step == 0, timeout=5000)
+    qtbot.waitUntil(lambda: shown_step(window) == 0, timeout=5000)
     with qtbot.waitSignal(window.worker.snapshotReady, timeout=5000):
         window.import_weights(path)
-    qtbot.waitUntil(lambda: window._snapshot.step == exported.step, timeout=5000)
+    qtbot.waitUntil(lambda: shown_step(window) == exported.step, timeout=5000)
     for name, value in exported.weights.items():
         assert np.array_equal(window._snapshot.weights[name], value)
 
@@ -173,7 +178,7 @@ def test_changing_the_learning_rate_mid_run_takes_effect(qtbot, window):
     widget(window, "steps").setValue(1_000_000)
     widget(window, "learningRate").setValue(0.1)
     qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._snapshot.step > 50, timeout=10_000)
+    qtbot.waitUntil(lambda: shown_step(window) > 50, timeout=10_000)
     widget(window, "learningRate").setValue(0.005)
     qtbot.waitUntil(lambda: window._snapshot.learning_rate == 0.005, timeout=10_000)
     with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS) as blocker:
@@ -185,7 +190,7 @@ def test_changing_the_learning_rate_mid_run_takes_effect(qtbot, window):
 def test_pause_resume_and_step(qtbot, window):
     widget(window, "steps").setValue(1_000_000)
     qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._snapshot.step > 10, timeout=10_000)
+    qtbot.waitUntil(lambda: shown_step(window) > 10, timeout=10_000)
     qtbot.mouseClick(widget(window, "pauseButton"), Qt.MouseButton.LeftButton)
     qtbot.wait(300)
     paused_at = window._snapshot.step
@@ -193,7 +198,7 @@ def test_pause_resume_and_step(qtbot, window):
     assert window._snapshot.step == paused_at
     assert widget(window, "pauseButton").text() == "Resume"
     qtbot.mouseClick(widget(window, "pauseButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._snapshot.step > paused_at, timeout=10_000)
+    qtbot.waitUntil(lambda: shown_step(window) > paused_at, timeout=10_000)
     with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
         qtbot.mouseClick(widget(window, "stopButton"), Qt.MouseButton.LeftButton)
     stopped_at = window._snapshot.step
@@ -205,7 +210,7 @@ def test_pause_resume_and_step(qtbot, window):
 def test_editing_points_while_training_is_picked_up(qtbot, window):
     widget(window, "steps").setValue(1_000_000)
     qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._snapshot.step > 10, timeout=10_000)
+    qtbot.waitUntil(lambda: shown_step(window) > 10, timeout=10_000)
     for i in range(20):
         click_data(qtbot, window, -1 + i * 0.1, 1.0)
     qtbot.waitUntil(lambda: window.worker._run.point_count == 120, timeout=10_000)
@@ -227,7 +232,7 @@ def test_closing_mid_run_stops_the_thread_cleanly(qtbot):
     w.show()
     w.controls.steps.setValue(1_000_000)
     w._train()
-    qtbot.waitUntil(lambda: w._snapshot is not None and w._snapshot.step > 10, timeout=10_000)
+    qtbot.waitUntil(lambda: shown_step(w) > 10, timeout=10_000)
     w.close()
     assert w.worker.isFinished()
 
