@@ -15,9 +15,10 @@ import numpy as np
 
 from engine.graph import Node, Operation, Variable
 
-GradientFunction = Callable[[Operation, Any], Any]
+GradientFunction = Callable[..., Any]
 
 _gradient_registry: dict[str, GradientFunction] = {}
+_fused_gradients: dict[tuple[GradientFunction, GradientFunction], GradientFunction] = {}
 
 
 class RegisterGradient:
@@ -37,6 +38,24 @@ class RegisterGradient:
     def __call__(self, function: GradientFunction) -> GradientFunction:
         _gradient_registry[self._op_type] = function
         return function
+
+
+def register_fused_gradient(
+    outer: str, inner: str
+) -> Callable[[GradientFunction], GradientFunction]:
+    """Decorator: the gradient of `outer(inner(x))` w.r.t. x, used instead of the chain rule.
+
+    For pairs where the chain rule through the intermediate is numerically poor: log of a
+    softmax divides by probabilities that may have underflowed to 0. The function gets
+    `(outer_op, grad)`. It is keyed by the two registered gradients, so registering another
+    gradient for either op turns the fusion off.
+    """
+
+    def register(function: GradientFunction) -> GradientFunction:
+        _fused_gradients[(_gradient_registry[outer], _gradient_registry[inner])] = function
+        return function
+
+    return register
 
 
 def gradient_function(op: Operation) -> GradientFunction:
@@ -77,7 +96,8 @@ class BackwardPlan:
     """The reverse sweep for one loss, worked out once and replayed every step.
 
     `wrt` limits the sweep to nodes that lie on a path from one of those nodes to the loss,
-    so no gradient is computed for inputs such as data placeholders.
+    so no gradient is computed for inputs such as data placeholders. Gradients live in a
+    list indexed by slot rather than a dict: the sweep runs every training step.
     """
 
     def __init__(self, loss: Node, wrt: Iterable[Node] | None = None) -> None:
@@ -90,44 +110,88 @@ class BackwardPlan:
                 if any(id(i) in needed for i in node.input_nodes):
                     needed.add(id(node))
         self.loss = loss
-        self.steps: list[tuple[Operation, Callable, list[tuple[int, Node]]]] = []
+        self._slots: dict[Node, int] = {loss: 0}
+        # (op, gradient function, needed mask or None, op's slot, single input?, targets)
+        self._steps: list[tuple[Any, ...]] = []
+        # (outer op, inner node, outer's own gradient): the inner node's share of the loss
+        # gradient that the fused step skipped, added back when all gradients are reported.
+        self._fused: list[tuple[Operation, Node, GradientFunction]] = []
         for node in reversed(order):
-            if not isinstance(node, Operation) or id(node) not in needed:
-                continue
-            targets = [(i, n) for i, n in enumerate(node.input_nodes) if id(n) in needed]
-            if targets:
-                self.steps.append((node, _bind_mask(node, targets), targets))
+            if isinstance(node, Operation) and id(node) in needed:
+                self._add_step(node, needed)
 
-    def run(self) -> dict[Node, Any]:
-        """Gradients of the loss w.r.t. each node, from the values of the latest forward pass."""
+    def _slot(self, node: Node) -> int:
+        return self._slots.setdefault(node, len(self._slots))
+
+    def _add_step(self, op: Operation, needed: set[int]) -> None:
+        targets = [(i, n) for i, n in enumerate(op.input_nodes) if id(n) in needed]
+        if not targets:
+            return
+        function = gradient_function(op)
+        inner = op.input_nodes[0]
+        if len(op.input_nodes) == 1 and isinstance(inner, Operation):
+            fused = _fused_gradients.get((function, gradient_function(inner)))
+            source = inner.input_nodes[0] if len(inner.input_nodes) == 1 else None
+            if fused is not None and id(source) in needed:
+                target = ((0, self._slot(source)),)
+                self._steps.append((op, fused, None, self._slot(op), True, target))
+                self._fused.append((op, inner, function))
+                return
+        wanted = {i for i, _ in targets}
+        mask = tuple(i in wanted for i in range(len(op.input_nodes)))
+        slots = tuple((i, self._slot(n)) for i, n in targets)
+        single = len(op.input_nodes) == 1
+        if not _takes_mask(function):
+            mask = None
+        self._steps.append((op, function, mask, self._slot(op), single, slots))
+
+    def slot(self, node: Node) -> int | None:
+        """Where `node`'s gradient is in the list `sweep` returns; None if it gets none."""
+        return self._slots.get(node)
+
+    def sweep(self) -> list[Any]:
+        """Gradients by slot, from the values of the latest forward pass (None: no gradient).
+
+        A node fed by a fused pair (the softmax under a log) holds only the gradient from its
+        other consumers; `run` reports the full one.
+        """
         loss_value = self.loss.output
         if loss_value is None:
             raise RuntimeError(f"{self.loss!r} has no value yet: run a forward pass first")
-        seed = np.ones_like(loss_value) if isinstance(loss_value, np.ndarray) else 1.0
-        grads: dict[Node, Any] = {self.loss: seed}
-        for op, function, targets in self.steps:
-            grad = grads.get(op)
+        grads: list[Any] = [None] * len(self._slots)
+        grads[0] = np.ones_like(loss_value) if isinstance(loss_value, np.ndarray) else 1.0
+        for op, function, mask, slot, single, targets in self._steps:
+            grad = grads[slot]
             if grad is None:
                 continue
-            input_grads = function(op, grad)
-            if len(op.input_nodes) == 1:
-                input_grads = (input_grads,)
-            for index, node in targets:
-                g = input_grads[index]
-                if g is None:
-                    continue
-                previous = grads.get(node)
-                grads[node] = g if previous is None else previous + g
+            result = function(op, grad) if mask is None else function(op, grad, mask)
+            if single and type(result) not in (list, tuple):
+                result = (result,)
+            for index, target in targets:
+                g = result[index]
+                if g is not None:
+                    previous = grads[target]
+                    grads[target] = g if previous is None else previous + g
         return grads
 
+    def run(self) -> dict[Node, Any]:
+        """Gradients of the loss w.r.t. each node, from the values of the latest forward pass."""
+        grads = self.sweep()
+        result = {node: grads[i] for node, i in self._slots.items() if grads[i] is not None}
+        for outer, inner, function in self._fused:
+            grad = grads[self._slots[outer]]
+            if grad is None or inner not in self._slots:
+                continue
+            part = function(outer, grad)
+            if type(part) in (list, tuple):
+                part = part[0]
+            previous = result.get(inner)
+            result[inner] = part if previous is None else previous + part
+        return result
 
-def _bind_mask(op: Operation, targets: list[tuple[int, Node]]) -> Callable:
-    """The op's gradient function, told which inputs need gradients if it can use that."""
-    function = gradient_function(op)
-    if "needed" not in inspect.signature(function).parameters:
-        return function
-    mask = tuple(any(i == t for t, _ in targets) for i in range(len(op.input_nodes)))
-    return lambda op, grad: function(op, grad, mask)
+
+def _takes_mask(function: GradientFunction) -> bool:
+    return "needed" in inspect.signature(function).parameters
 
 
 def compute_gradients(loss: Node) -> dict[Node, Any]:

@@ -3,35 +3,39 @@
 Class names are the tutorial's op names (`add`, `matmul`, ...): calling the class builds the
 node, and the gradient registry is keyed by that name. Hot ops write into a buffer they keep
 between runs, because allocating large temporaries every step costs more than the arithmetic.
+On small data numpy's Python-level helpers (np.shape, np.reshape, np.mean) cost more than
+the arithmetic, so hot paths use array attributes and methods instead.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.gradients import RegisterGradient
+from engine.gradients import RegisterGradient, register_fused_gradient
 from engine.graph import Operation
 
 
+def _shape(value: Any) -> tuple[int, ...]:
+    return value.shape if type(value) is np.ndarray else np.shape(value)
+
+
 def _sum(a: Any, axis: int | tuple[int, ...] | None, keepdims: bool = False) -> Any:
-    """np.add.reduce, but 2-D float sums along one axis go through BLAS.
+    """np.add.reduce, but float sums of 1-D arrays and 2-D arrays along one axis use BLAS.
 
     numpy's reduction machinery costs microseconds on short rows (an (N, 2) row sum is
     2-3 times slower than the arithmetic around it); a product with a ones vector is not.
     """
-    if (
-        type(a) is np.ndarray
-        and a.ndim == 2
-        and a.dtype.kind == "f"
-        and axis in (0, 1, -1, -2)
-    ):
-        if axis in (1, -1):
-            result = a @ _ones(a.shape[1], a.dtype)
-            return result[:, None] if keepdims else result
-        result = _ones(a.shape[0], a.dtype) @ a
-        return result[None, :] if keepdims else result
+    if type(a) is np.ndarray and a.dtype.kind == "f":
+        if a.ndim == 2 and axis in (0, 1, -1, -2):
+            if axis in (1, -1):
+                result = a @ _ones(a.shape[1], a.dtype)
+                return result[:, None] if keepdims else result
+            result = _ones(a.shape[0], a.dtype) @ a
+            return result[None, :] if keepdims else result
+        if a.ndim == 1 and axis in (None, 0, -1) and not keepdims:
+            return a @ _ones(a.shape[0], a.dtype)
     return np.add.reduce(a, axis=axis, keepdims=keepdims)
 
 
@@ -58,7 +62,7 @@ def _row_max(a: np.ndarray) -> np.ndarray:
 
 def _unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     """Sum `grad` down to `shape`, undoing numpy broadcasting of an input of that shape."""
-    if np.shape(grad) == shape:
+    if _shape(grad) == shape:
         return grad
     grad = np.asarray(grad)
     extra = grad.ndim - len(shape)
@@ -70,6 +74,11 @@ def _unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
+def _shape_error(op: Operation, what: str, *values: Any) -> ValueError:
+    shapes = " and ".join(str(np.shape(v)) for v in values)
+    return ValueError(f"{op!r}: cannot {what} shapes {shapes}")
+
+
 class _BufferedOperation(Operation):
     """An element-wise op that computes into a buffer reused across runs of the same shape."""
 
@@ -79,81 +88,91 @@ class _BufferedOperation(Operation):
         buffer = self._buffer
         if (
             buffer is not None
-            and buffer.shape == np.shape(a)
-            and buffer.dtype == getattr(a, "dtype", None)
+            and type(a) is np.ndarray
+            and buffer.shape == a.shape
+            and buffer.dtype == a.dtype
         ):
             return ufunc(a, *rest, out=buffer)
         self._buffer = result = np.asarray(ufunc(a, *rest))
         return result
 
 
-def _shape_error(op: Operation, what: str, *values: Any) -> ValueError:
-    shapes = " and ".join(str(np.shape(v)) for v in values)
-    return ValueError(f"{op!r}: cannot {what} shapes {shapes}")
+class _Elementwise(Operation):
+    """A binary ufunc with numpy broadcasting, computed into a buffer kept between runs.
 
+    The buffer is used only when both inputs are arrays of its dtype, so the result's dtype
+    is what numpy would give; a shape that no longer fits makes numpy refuse, and a new
+    buffer is made.
+    """
 
-class add(Operation):
-    """a + b, with numpy broadcasting."""
-
+    ufunc: ClassVar[np.ufunc]
+    verb: ClassVar[str]
     _buffer: np.ndarray | None = None
 
     def __init__(self, a: Any, b: Any, name: str | None = None):
         super().__init__([a, b], name)
 
     def compute(self, a_value: Any, b_value: Any) -> Any:
-        shape_a, shape_b = np.shape(a_value), np.shape(b_value)
-        if shape_a == shape_b or shape_a[-len(shape_b) :] == shape_b:
-            out = self._buffer
-            if out is not None and out.shape == shape_a and out.dtype == np.result_type(
-                a_value, b_value
-            ):
-                return np.add(a_value, b_value, out=out)
+        out = self._buffer
+        if (
+            out is not None
+            and type(a_value) is np.ndarray
+            and type(b_value) is np.ndarray
+            and (a_value.shape == out.shape or b_value.shape == out.shape)
+            and a_value.dtype == out.dtype
+            and b_value.dtype == out.dtype
+        ):
+            try:
+                return self.ufunc(a_value, b_value, out=out)
+            except ValueError:
+                pass
         try:
-            self._buffer = result = np.add(a_value, b_value)
+            result = self.ufunc(a_value, b_value)
         except ValueError:
-            raise _shape_error(self, "add", a_value, b_value) from None
+            raise _shape_error(self, self.verb, a_value, b_value) from None
+        self._buffer = result if type(result) is np.ndarray else None
         return result
+
+
+class add(_Elementwise):
+    """a + b, with numpy broadcasting."""
+
+    ufunc = np.add
+    verb = "add"
 
 
 @RegisterGradient("add")
 def _add_gradient(op: add, grad: Any, needed: tuple[bool, ...] = (True, True)) -> list[Any]:
     a, b = op.inputs
     return [
-        _unbroadcast(grad, np.shape(a)) if needed[0] else None,
-        _unbroadcast(grad, np.shape(b)) if needed[1] else None,
+        _unbroadcast(grad, _shape(a)) if needed[0] else None,
+        _unbroadcast(grad, _shape(b)) if needed[1] else None,
     ]
 
 
-class subtract(Operation):
+class subtract(_Elementwise):
     """a - b, with numpy broadcasting."""
 
-    def __init__(self, a: Any, b: Any, name: str | None = None):
-        super().__init__([a, b], name)
-
-    def compute(self, a_value: Any, b_value: Any) -> Any:
-        try:
-            return np.subtract(a_value, b_value)
-        except ValueError:
-            raise _shape_error(self, "subtract", a_value, b_value) from None
+    ufunc = np.subtract
+    verb = "subtract"
 
 
 @RegisterGradient("subtract")
-def _subtract_gradient(op: subtract, grad: Any) -> list[Any]:
+def _subtract_gradient(
+    op: subtract, grad: Any, needed: tuple[bool, ...] = (True, True)
+) -> list[Any]:
     a, b = op.inputs
-    return [_unbroadcast(grad, np.shape(a)), _unbroadcast(-grad, np.shape(b))]
+    return [
+        _unbroadcast(grad, _shape(a)) if needed[0] else None,
+        _unbroadcast(-grad, _shape(b)) if needed[1] else None,
+    ]
 
 
-class multiply(Operation):
+class multiply(_Elementwise):
     """Element-wise a * b, with numpy broadcasting."""
 
-    def __init__(self, a: Any, b: Any, name: str | None = None):
-        super().__init__([a, b], name)
-
-    def compute(self, a_value: Any, b_value: Any) -> Any:
-        try:
-            return np.multiply(a_value, b_value)
-        except ValueError:
-            raise _shape_error(self, "multiply", a_value, b_value) from None
+    ufunc = np.multiply
+    verb = "multiply"
 
 
 @RegisterGradient("multiply")
@@ -162,8 +181,8 @@ def _multiply_gradient(
 ) -> list[Any]:
     a, b = op.inputs
     return [
-        _unbroadcast(grad * b, np.shape(a)) if needed[0] else None,
-        _unbroadcast(grad * a, np.shape(b)) if needed[1] else None,
+        _unbroadcast(grad * b, _shape(a)) if needed[0] else None,
+        _unbroadcast(grad * a, _shape(b)) if needed[1] else None,
     ]
 
 
@@ -177,29 +196,50 @@ class matmul(Operation):
 
     def compute(self, a_value: Any, b_value: Any) -> Any:
         out = self._buffer
-        if out is not None:
-            shape_a, shape_b = np.shape(a_value), np.shape(b_value)
-            if (
-                len(shape_a) == 2
-                and len(shape_b) == 2
-                and out.shape == (shape_a[0], shape_b[1])
-                and shape_a[1] == shape_b[0]
-                and out.dtype == np.result_type(a_value, b_value)
-            ):
+        if (
+            out is not None
+            and type(a_value) is np.ndarray
+            and type(b_value) is np.ndarray
+            and a_value.ndim == 2
+            and b_value.ndim == 2
+            and out.shape == (a_value.shape[0], b_value.shape[1])
+            and a_value.dtype == out.dtype
+            and b_value.dtype == out.dtype
+        ):
+            try:
                 return np.matmul(a_value, b_value, out=out)
+            except ValueError:
+                pass
         try:
-            self._buffer = result = np.matmul(a_value, b_value)
+            result = np.matmul(a_value, b_value)
         except ValueError:
             raise _shape_error(self, "matmul", a_value, b_value) from None
+        self._buffer = result if type(result) is np.ndarray else None
         return result
 
 
 @RegisterGradient("matmul")
 def _matmul_gradient(op: matmul, grad: Any, needed: tuple[bool, ...] = (True, True)) -> list[Any]:
     a, b = op.inputs
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        return [grad @ b.T if needed[0] else None, a.T @ grad if needed[1] else None]
+    return _matmul_gradient_general(np.asarray(a), np.asarray(b), np.asarray(grad), needed)
+
+
+def _matmul_gradient_general(
+    a: np.ndarray, b: np.ndarray, grad: np.ndarray, needed: tuple[bool, ...]
+) -> list[Any]:
+    """Vectors and stacks of matrices.
+
+    A vector acts as a row (a) or a column (b) that matmul drops from the result; stacks
+    broadcast, so their gradients are summed back down to each input's shape.
+    """
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = np.expand_dims(grad, tuple(axis for axis, v in ((-2, a), (-1, b)) if v.ndim == 1))
     return [
-        grad @ np.swapaxes(b, -1, -2) if needed[0] else None,
-        np.swapaxes(a, -1, -2) @ grad if needed[1] else None,
+        _unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if needed[0] else None,
+        _unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if needed[1] else None,
     ]
 
 
@@ -249,12 +289,23 @@ def _exp_gradient(op: exp, grad: Any) -> Any:
 
 
 class log(Operation):
-    """Natural log; inputs are clamped at the smallest normal float so log(0) stays finite."""
+    """Natural log; inputs are clamped at the smallest normal float so log(0) stays finite.
+
+    The log of a softmax is taken from the softmax's logits (log-sum-exp), so it stays exact
+    where the probabilities underflow.
+    """
 
     def __init__(self, a: Any, name: str | None = None):
         super().__init__([a], name)
+        source = self.input_nodes[0]
+        self._softmax = source if isinstance(source, softmax) else None
 
     def compute(self, a_value: Any) -> Any:
+        if self._softmax is not None:
+            parts = self._softmax._log_parts
+            if parts is not None and parts[0] is a_value:
+                _, shifted, total = parts
+                return shifted - np.log(total)
         return np.log(np.maximum(a_value, _tiny(a_value)))
 
 
@@ -326,21 +377,39 @@ def _relu_gradient(op: relu, grad: Any) -> Any:
 
 
 class softmax(Operation):
-    """Softmax over the last axis, shifted by the row maximum so large logits do not overflow."""
+    """Softmax over the last axis, shifted by the row maximum so large logits do not overflow.
+
+    Keeps the shifted logits and the row sums of the latest run for a `log` that consumes it.
+    """
+
+    _log_parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __init__(self, a: Any, name: str | None = None):
         super().__init__([a], name)
 
     def compute(self, a_value: Any) -> Any:
-        e = np.exp(a_value - _row_max(np.asarray(a_value)))
-        e /= _sum(e, -1, keepdims=True)
+        a = a_value if type(a_value) is np.ndarray else np.asarray(a_value)
+        shifted = a - _row_max(a)
+        e = np.exp(shifted)
+        total = _sum(e, -1, keepdims=True)
+        e /= total
+        self._log_parts = (e, shifted, total)
         return e
 
 
 @RegisterGradient("softmax")
 def _softmax_gradient(op: softmax, grad: Any) -> Any:
     s = op.output
-    return (grad - _sum(grad * s, -1, keepdims=True)) * s
+    result = grad - _sum(grad * s, -1, keepdims=True)
+    result *= s
+    return result
+
+
+@register_fused_gradient("log", "softmax")
+def _log_softmax_gradient(op: log, grad: Any) -> Any:
+    """grad − softmax · Σ grad: the chain rule's grad / p overflows once p underflows."""
+    s = op.input_nodes[0].output
+    return grad - s * _sum(grad, -1, keepdims=True)
 
 
 class _Reduction(Operation):
@@ -349,20 +418,27 @@ class _Reduction(Operation):
     def __init__(self, a: Any, axis: int | tuple[int, ...] | None = None, name: str | None = None):
         super().__init__([a], name)
         self.axis = axis
-        self._kept_shapes: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._layouts: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {}
+
+    def _layout(self, shape: tuple[int, ...]) -> tuple[tuple[int, ...], int]:
+        """The input shape with reduced axes set to 1, and how many values each result sums."""
+        layout = self._layouts.get(shape)
+        if layout is None:
+            axes = range(len(shape)) if self.axis is None else np.atleast_1d(self.axis)
+            reduced = {int(a) % len(shape) for a in axes} if shape else set()
+            kept = tuple(1 if i in reduced else n for i, n in enumerate(shape))
+            count = int(np.prod([shape[i] for i in reduced], dtype=np.int64))
+            layout = self._layouts[shape] = (kept, count)
+        return layout
 
     def _expand(self, grad: Any) -> np.ndarray:
         """Repeat an output gradient over the reduced axes of the input (a fresh array)."""
-        shape = np.shape(self.inputs[0])
-        kept = self._kept_shapes.get(shape)
-        if kept is None:
-            axes = range(len(shape)) if self.axis is None else np.atleast_1d(self.axis)
-            reduced = {int(a) % len(shape) for a in axes} if shape else set()
-            kept = self._kept_shapes[shape] = tuple(
-                1 if i in reduced else n for i, n in enumerate(shape)
-            )
-        result = np.empty(shape, getattr(grad, "dtype", np.float64))
-        result[...] = np.reshape(grad, kept)
+        x = self.inputs[0]
+        shape = _shape(x)
+        kept, _ = self._layout(shape)
+        dtype = x.dtype if type(x) is np.ndarray and x.dtype.kind == "f" else np.float64
+        result = np.empty(shape, dtype)
+        result[...] = grad.reshape(kept) if type(grad) is np.ndarray else grad
         return result
 
 
@@ -382,13 +458,15 @@ class reduce_mean(_Reduction):
     """Mean over `axis` (all axes when None)."""
 
     def compute(self, a_value: Any) -> Any:
-        return np.mean(a_value, axis=self.axis)
+        _, count = self._layout(_shape(a_value))
+        return _sum(a_value, self.axis) / count
 
 
 @RegisterGradient("reduce_mean")
 def _reduce_mean_gradient(op: reduce_mean, grad: Any) -> Any:
-    count = np.size(op.inputs[0]) // max(np.size(op.output), 1)
-    return op._expand(grad) / count
+    result = op._expand(grad)
+    result /= op._layout(result.shape)[1]
+    return result
 
 
 class softmax_cross_entropy(Operation):

@@ -11,12 +11,23 @@ from engine.graph import Node, Operation, placeholder
 
 
 class _Plan:
-    """The ops to compute, in order, and the placeholders they need, for one fetch set."""
+    """The ops to compute, in order, and the placeholders they need, for one fetch set.
+
+    Steps are flat tuples with the bound `compute` looked up once: per-op Python overhead is
+    a large part of a step on small data.
+    """
 
     def __init__(self, fetches: list[Node]) -> None:
+        for node in fetches:
+            if not isinstance(node, Node):
+                raise TypeError(f"can only fetch graph nodes, got {node!r}")
+        # Holding the fetched nodes keeps their ids, the cache key, from being reused.
+        self.fetches = fetches
         order = topological_order(fetches)
-        self.placeholders = [n for n in order if isinstance(n, placeholder)]
-        self.operations = [n for n in order if isinstance(n, Operation)]
+        self.feeds = tuple((n, n.dtype) for n in order if isinstance(n, placeholder))
+        self.steps = tuple(
+            (n, n.compute, tuple(n.input_nodes)) for n in order if isinstance(n, Operation)
+        )
 
 
 class Session:
@@ -27,50 +38,53 @@ class Session:
     """
 
     def __init__(self) -> None:
-        self._plans: dict[tuple[int, ...], tuple[list[Node], _Plan]] = {}
+        self._plans: dict[Any, _Plan] = {}
 
     def run(self, fetches: Node | list[Node] | tuple[Node, ...], feed_dict: dict | None = None):
         """Compute `fetches` (a node or a list of nodes), feeding placeholders from `feed_dict`."""
         single = isinstance(fetches, Node)
-        nodes = [fetches] if single else list(fetches)
-        plan = self._plan_for(nodes)
-        self._feed(plan, feed_dict or {})
+        plan = self._plan_for([fetches] if single else list(fetches))
+        _feed(plan, feed_dict or {})
         op = None
         try:
-            for op in plan.operations:
-                op.inputs = values = [n.output for n in op.input_nodes]
-                op.output = op.compute(*values)
+            for op, compute, inputs in plan.steps:
+                if len(inputs) == 1:
+                    value = inputs[0].output
+                    op.inputs = [value]
+                    op.output = compute(value)
+                elif len(inputs) == 2:
+                    a, b = inputs[0].output, inputs[1].output
+                    op.inputs = [a, b]
+                    op.output = compute(a, b)
+                else:
+                    op.inputs = values = [n.output for n in inputs]
+                    op.output = compute(*values)
         except Exception as error:
             if op is not None and op.name not in str(error):
                 error.add_note(f"while computing {op!r}")
             raise
-        results = [_copy(n.output) for n in nodes]
-        return results[0] if single else results
+        if single:
+            return _copy(fetches.output)
+        return [_copy(n.output) for n in plan.fetches]
 
     def _plan_for(self, nodes: list[Node]) -> _Plan:
         key = tuple(map(id, nodes))
-        cached = self._plans.get(key)
-        if cached is None or any(a is not b for a, b in zip(cached[0], nodes, strict=True)):
-            for node in nodes:
-                if not isinstance(node, Node):
-                    raise TypeError(f"can only fetch graph nodes, got {node!r}")
-            cached = self._plans[key] = (nodes, _Plan(nodes))
-        return cached[1]
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(nodes)
+        return plan
 
-    @staticmethod
-    def _feed(plan: _Plan, feed_dict: dict) -> None:
-        for node in plan.placeholders:
-            try:
-                value = feed_dict[node]
-            except KeyError:
-                raise KeyError(
-                    f"placeholder {node.name!r} needs a value: pass it in feed_dict"
-                ) from None
-            if type(value) is not np.ndarray or (
-                node.dtype is not None and value.dtype != node.dtype
-            ):
-                value = np.asarray(value, dtype=node.dtype)
-            node.output = value
+
+def _feed(plan: _Plan, feed_dict: dict) -> None:
+    for node, dtype in plan.feeds:
+        try:
+            value = feed_dict[node]
+        except KeyError:
+            message = f"placeholder {node.name!r} needs a value: pass it in feed_dict"
+            raise KeyError(message) from None
+        if type(value) is not np.ndarray or (dtype is not None and value.dtype != dtype):
+            value = np.asarray(value, dtype=dtype)
+        node.output = value
 
 
 def _copy(value: Any) -> Any:

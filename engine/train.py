@@ -39,12 +39,19 @@ class minimization(Operation):
         self.variables = variables
         self._plan = BackwardPlan(loss, wrt=variables)
         self._slots: list[dict[str, Any]] = [{} for _ in variables]
+        # (variable, where the sweep leaves its gradient, its optimizer state); variables the
+        # loss does not depend on get no gradient and are left alone.
+        self._targets = [
+            (variable, self._plan.slot(variable), slots)
+            for variable, slots in zip(variables, self._slots, strict=True)
+            if self._plan.slot(variable) is not None
+        ]
 
     def compute(self, loss_value: Any) -> None:
-        grads = self._plan.run()
+        grads = self._plan.sweep()
         update = self.optimizer._update
-        for variable, slots in zip(self.variables, self._slots, strict=True):
-            grad = grads.get(variable)
+        for variable, slot, slots in self._targets:
+            grad = grads[slot]
             if grad is not None:
                 update(variable, grad, slots)
 

@@ -1,6 +1,7 @@
 """The main window driven as a user would: real widgets, real worker thread, offscreen."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,7 +57,7 @@ def predict_with_numpy(path, xy):
             meta = json.loads(str(data["metadata"]))
             weights = {k: data[k] for k in data.files if k != "metadata"}
     else:
-        content = json.loads(open(path).read())
+        content = json.loads(Path(path).read_text())
         meta = content["metadata"]
         weights = {k: np.array(v) for k, v in content["weights"].items()}
     act = {"tanh": np.tanh, "relu": lambda z: np.maximum(z, 0),
@@ -121,7 +122,7 @@ def test_training_the_default_data_learns_it(qtbot, window):
     assert train(qtbot, window, 300, lr=0.1) == "finished"
     snapshot = window._snapshot
     assert snapshot.step == 300
-    steps, losses = snapshot.curve
+    _steps, losses = snapshot.curve
     assert losses[-1] < losses[0]
     assert snapshot.accuracy >= 0.95
     assert widget(window, "progress").value() == 300
@@ -131,7 +132,7 @@ def test_training_the_default_data_learns_it(qtbot, window):
 def test_generate_replaces_points_undoably_and_an_mlp_learns_xor(qtbot, window):
     widget(window, "datasetKind").setCurrentIndex(widget(window, "datasetKind").findData("xor"))
     qtbot.mouseClick(widget(window, "generateButton"), Qt.MouseButton.LeftButton)
-    xy, labels = window.points()
+    _xy, labels = window.points()
     assert len(labels) == widget(window, "pointCount").value()
     widget(window, "modelKind").setCurrentIndex(widget(window, "modelKind").findData("mlp"))
     widget(window, "optimizer").setCurrentIndex(widget(window, "optimizer").findData("adam"))
@@ -252,7 +253,7 @@ def test_a_malformed_points_file_changes_nothing(window, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("x,y,label\n1,2,0\n3,abc,1\n")
     before = window.points()
-    with pytest.raises(files.FileFormatError, match="bad.csv"):
+    with pytest.raises(files.FileFormatError, match=r"bad\.csv"):
         window.load_points(path)
     after = window.points()
     assert np.array_equal(before[0], after[0])
