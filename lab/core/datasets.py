@@ -1,0 +1,143 @@
+"""Built-in point sets the user can generate, each a classic test of what a model can learn.
+
+Generators are deterministic for a seed so a lesson or a bug report can be reproduced exactly.
+"""
+
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+TUTORIAL_SEED = 1
+
+# A maker gets the point count of each class and returns one (n, 2) array per class.
+Maker = Callable[[tuple[int, ...], float, np.random.Generator], list[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    label: str
+    default_count: int
+    default_noise: float
+    classes: int
+    make: Maker
+
+
+def _split(total: int, parts: int) -> tuple[int, ...]:
+    """Split as evenly as possible; the first parts take the remainder."""
+    base, extra = divmod(total, parts)
+    return tuple(base + (i < extra) for i in range(parts))
+
+
+def _clusters(
+    centres: list[tuple[float, float]], count: int, noise: float, rng: np.random.Generator
+) -> np.ndarray:
+    sizes = _split(count, len(centres))
+    return np.concatenate(
+        [rng.normal(centre, noise, size=(n, 2)) for centre, n in zip(centres, sizes, strict=True)]
+    )
+
+
+def _blobs(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    return [_clusters([c], n, noise, rng) for c, n in zip([(-2, -2), (2, 2)], counts, strict=True)]
+
+
+def _xor(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    centres = [[(0, 0), (1, 1)], [(0, 1), (1, 0)]]
+    return [_clusters(c, n, noise, rng) for c, n in zip(centres, counts, strict=True)]
+
+
+def _circles(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    parts = []
+    for radius, n in zip((1.0, 2.0), counts, strict=True):
+        angle = rng.uniform(0, 2 * np.pi, n)
+        ring = radius * np.column_stack([np.cos(angle), np.sin(angle)])
+        parts.append(ring + rng.normal(0, noise, size=(n, 2)))
+    return parts
+
+
+def _moons(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    # The usual pair of half circles, shifted so the whole picture is centred on the origin.
+    n0, n1 = counts
+    t0, t1 = rng.uniform(0, np.pi, n0), rng.uniform(0, np.pi, n1)
+    upper = np.column_stack([np.cos(t0) - 0.5, np.sin(t0) - 0.25])
+    lower = np.column_stack([0.5 - np.cos(t1), 0.25 - np.sin(t1)])
+    return [arc + rng.normal(0, noise, size=arc.shape) for arc in (upper, lower)]
+
+
+def _spiral(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    # 1.5 turns per arm; the arms start off the origin so their inner ends stay apart.
+    parts = []
+    for arm, n in enumerate(counts):
+        t = rng.uniform(0, 1, n)
+        radius, angle = 0.5 + 2.5 * t, 3 * np.pi * t + arm * np.pi
+        curve = radius[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+        parts.append(curve + rng.normal(0, noise, size=(n, 2)))
+    return parts
+
+
+_LINEAR_GAP = 0.25
+
+
+def _linear(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """Uniform points in [-3, 3]² split by a random line, leaving an empty band of half-width
+    _LINEAR_GAP so a perceptron provably converges; noise then jitters every point, so noise 0
+    is separable and larger noise lets points stray across the line."""
+    angle = rng.uniform(0, 2 * np.pi)
+    normal = np.array([np.cos(angle), np.sin(angle)])
+    offset = rng.uniform(-1, 1)  # near the centre, so both sides keep a good share of the square
+    found: list[list[np.ndarray]] = [[], []]
+    missing = list(counts)
+    while any(missing):
+        candidates = rng.uniform(-3, 3, size=(2 * sum(counts), 2))
+        distance = candidates @ normal - offset
+        for side, mask in enumerate((distance < -_LINEAR_GAP, distance > _LINEAR_GAP)):
+            taken = candidates[mask][: missing[side]]
+            found[side].append(taken)
+            missing[side] -= len(taken)
+    return [
+        np.concatenate(side) + rng.normal(0, noise, size=(n, 2))
+        for side, n in zip(found, counts, strict=True)
+    ]
+
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset("blobs", "Two blobs", 100, 1.0, 2, _blobs),
+        Dataset("xor", "XOR", 200, 0.2, 2, _xor),
+        Dataset("circles", "Circles", 200, 0.2, 2, _circles),
+        Dataset("moons", "Moons", 200, 0.1, 2, _moons),
+        Dataset("spiral", "Spiral", 300, 0.1, 2, _spiral),
+        Dataset("linear", "Linearly separable", 100, 0.0, 2, _linear),
+    )
+}
+
+
+def generate(kind: str, count: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``count`` points of data set ``kind`` as (xy float64 (N, 2), labels int64 (N,)).
+
+    Points come shuffled, so code that walks them in order does not see one class at a time.
+    """
+    if not isinstance(kind, str) or kind not in DATASETS:
+        raise ValueError(f"unknown data set {kind!r}; expected one of {', '.join(DATASETS)}")
+    if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1:
+        raise ValueError(f"point count must be a whole number of at least 1, got {count!r}")
+    if not isinstance(noise, numbers.Real) or not math.isfinite(noise) or noise < 0:
+        raise ValueError(f"noise must be a finite number of at least 0, got {noise!r}")
+    dataset = DATASETS[kind]
+    rng = np.random.default_rng(seed)
+    parts = dataset.make(_split(int(count), dataset.classes), float(noise), rng)
+    xy = np.concatenate(parts).astype(np.float64)
+    labels = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts])
+    order = rng.permutation(len(xy))
+    return xy[order], labels[order]
+
+
+def tutorial_points() -> tuple[np.ndarray, np.ndarray]:
+    """The data the app starts with: the tutorial's two blobs, the same every launch."""
+    blobs = DATASETS["blobs"]
+    return generate("blobs", blobs.default_count, blobs.default_noise, TUTORIAL_SEED)
