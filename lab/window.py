@@ -433,17 +433,24 @@ class MainWindow(QMainWindow):
         else:
             self._say(reason)
             if "smaller learning rate" in reason:
-                QMessageBox.warning(self, "Training diverged", reason)
+                self._alert(QMessageBox.Icon.Warning, "Training diverged", reason)
         self.trainingFinished.emit(reason)
 
     def _worker_failed(self, details: str) -> None:
         self._update_state("idle")
         last = details.strip().splitlines()[-1]
         self._say(f"Training failed: {last}")
-        box = QMessageBox(QMessageBox.Icon.Critical, "Training failed", last, parent=self)
-        box.setDetailedText(details)
-        box.open()
+        self._alert(QMessageBox.Icon.Critical, "Training failed", last, details)
         self.trainingFinished.emit(f"failed: {last}")
+
+    def _alert(self, icon: QMessageBox.Icon, title: str, text: str, details: str = "") -> None:
+        """A window-modal message that does not block the caller (training results keep coming)."""
+        box = QMessageBox(icon, title, text, parent=self)
+        box.setObjectName("alert")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if details:
+            box.setDetailedText(details)
+        box.open()
 
     # --- dialogs ------------------------------------------------------------------------------
     def _file_action(self, action, path: str, verb: str) -> None:
@@ -453,7 +460,7 @@ class MainWindow(QMainWindow):
         try:
             action(path)
         except (OSError, ValueError, RuntimeError) as error:
-            QMessageBox.warning(self, f"Could not {verb}", str(error))
+            self._alert(QMessageBox.Icon.Warning, f"Could not {verb}", str(error))
             self._say(f"Could not {verb}: {error}")
 
     def _open_points_dialog(self) -> None:

@@ -83,7 +83,7 @@ class TrainingRun:
         self._labels = np.zeros(0, dtype=np.int64)
         self.step = step
         self.history = LossHistory()
-        self._last_good = self.model.current_weights()
+        self._last_good = (step, self.model.current_weights())
 
     @property
     def settings(self) -> ModelSettings:
@@ -123,17 +123,21 @@ class TrainingRun:
         """
         if not self._labels.size:
             raise ValueError("there are no points to train on")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._steps(max_steps, time.perf_counter() + seconds)
+
+    def _steps(self, max_steps: int, deadline: float) -> int:
+        """The hot loop; a non-finite loss is caught here, so numpy need not warn about it."""
         run, fetches, feed = self._session.run, self._fetches, self._feed
         append = self.history.append
-        deadline = time.perf_counter() + seconds
         done = 0
         while done < max_steps:
             loss = run(fetches, feed)[1]
             if not math.isfinite(loss):
-                self._roll_back()
+                good_step = self._roll_back()
                 raise Diverged(
-                    f"the loss became {loss} at step {self.step + 1}; the weights were rolled "
-                    f"back to step {self.step}. Try a smaller learning rate "
+                    f"The loss became {loss} at step {self.step + 1}; the weights were rolled "
+                    f"back to those of step {good_step}. Try a smaller learning rate "
                     f"(now {self.learning_rate:g})."
                 )
             append(loss)
@@ -143,9 +147,12 @@ class TrainingRun:
                 break
         return done
 
-    def _roll_back(self) -> None:
-        self.model.assign(self._last_good)
+    def _roll_back(self) -> int:
+        """Restore the last finite weights seen by `snapshot`; returns their step."""
+        step, weights = self._last_good
+        self.model.assign(weights)
         self._optimizer_state_reset()
+        return step
 
     def _optimizer_state_reset(self) -> None:
         """Momentum and Adam state is poisoned by the step that diverged: start it afresh."""
@@ -156,7 +163,7 @@ class TrainingRun:
         """Copies of the run's state; the loss curve and decision grid only when asked."""
         weights = self.model.current_weights()
         if all(np.isfinite(w).all() for w in weights.values()):
-            self._last_good = weights
+            self._last_good = (self.step, weights)
         grid = None
         if grid_rect is not None:
             points = grid_points(grid_rect, GRID_SIZE, GRID_SIZE)

@@ -1,0 +1,152 @@
+"""Nothing lost, nothing crashes: diverging runs, worker errors, hammered buttons, bad data."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from lab.core import training
+from lab.core.datasets import generate
+from lab.window import MainWindow
+
+FINISH_MS = 30_000
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.close()
+
+
+def finish(qtbot, w, start):
+    with qtbot.waitSignal(w.trainingFinished, timeout=FINISH_MS) as blocker:
+        start()
+    return blocker.args[0]
+
+
+def alerts(w):
+    return [box for box in w.findChildren(QMessageBox, "alert") if box.isVisible()]
+
+
+def test_a_diverging_run_stops_rolls_back_and_suggests_a_smaller_rate(qtbot, window):
+    xy, labels = window.points()
+    window._points.replace(xy * 1e306, labels)  # finite points whose logits overflow
+    qtbot.waitUntil(lambda: window.worker._run.point_count == 100, timeout=5000)
+    before = window._snapshot
+    reason = finish(qtbot, window, window._train)
+    assert "smaller learning rate" in reason
+    after = window._snapshot
+    assert f"back to those of step {before.step}" in reason
+    for name, value in before.weights.items():
+        assert np.array_equal(after.weights[name], value)
+        assert np.isfinite(after.weights[name]).all()
+    assert window._state == "idle"
+    assert any("diverged" in box.windowTitle() for box in alerts(window))
+    window._points.undo()
+    assert finish(qtbot, window, window._train) == "finished"
+
+
+def test_an_error_in_the_worker_is_shown_and_training_works_again(qtbot, window, monkeypatch):
+    original = training.TrainingRun.train
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("a custom op raised")
+
+    monkeypatch.setattr(training.TrainingRun, "train", broken)
+    reason = finish(qtbot, window, window._train)
+    assert "a custom op raised" in reason
+    assert "a custom op raised" in window.statusBar().currentMessage()
+    assert any(box.windowTitle() == "Training failed" for box in alerts(window))
+    assert window.worker.isRunning()
+    monkeypatch.setattr(training.TrainingRun, "train", original)
+    assert finish(qtbot, window, window._train) == "finished"
+
+
+def test_hammering_the_run_buttons_never_breaks_anything(qtbot, window):
+    c = window.controls
+    c.steps.setValue(1_000_000)
+    click = Qt.MouseButton.LeftButton
+    for i in range(100):
+        qtbot.mouseClick(c.trainButton, click)
+        if i % 3 == 0:
+            qtbot.mouseClick(c.pauseButton, click)
+            qtbot.mouseClick(c.pauseButton, click)
+        if i % 5 == 0:
+            qtbot.wait(5)
+        if c.stopButton.isEnabled():
+            qtbot.mouseClick(c.stopButton, click)
+        qtbot.mouseClick(c.stepButton, click)
+        if i % 10 == 0:
+            qtbot.mouseClick(c.resetButton, click)
+    qtbot.waitUntil(lambda: window._state == "idle", timeout=FINISH_MS)
+    assert window.worker.isRunning()
+    assert finish(qtbot, window, lambda: (c.steps.setValue(50), window._train())) == "finished"
+
+
+def test_closing_mid_run_leaves_no_threads_behind(qtbot):
+    baseline = threading.active_count()
+    for _ in range(3):
+        w = MainWindow()
+        w.show()
+        w.controls.steps.setValue(1_000_000)
+        w._train()
+        qtbot.wait(100)
+        w._points.add(0.0, 0.0, 1)  # an autosave is pending while we close
+        w.close()
+        assert w.worker.isFinished()
+        w.deleteLater()
+    qtbot.wait(50)
+    assert threading.active_count() <= baseline
+
+
+@pytest.mark.parametrize("case", ["empty", "one class"])
+def test_train_explains_itself_without_two_classes(qtbot, window, case):
+    xy, labels = window.points()
+    if case == "empty":
+        window._points.clear()
+    else:
+        window._points.replace(xy[labels == 1], labels[labels == 1])
+    assert not window.controls.trainButton.isEnabled()
+    assert not window.controls.stepButton.isEnabled()
+    window._train()
+    assert "two classes" in window.statusBar().currentMessage()
+    assert window._state == "idle"
+
+
+def test_duplicate_points_train_normally(qtbot, window):
+    xy, labels = window.points()
+    window._points.replace(np.concatenate([xy, xy, xy]), np.concatenate([labels] * 3))
+    window.controls.steps.setValue(100)
+    assert finish(qtbot, window, window._train) == "finished"
+    assert window._snapshot.accuracy >= 0.95
+
+
+def test_an_export_that_cannot_be_written_is_reported(qtbot, window, tmp_path):
+    target = tmp_path / "missing-folder" / "weights.npz"
+    window._file_action(window.export_weights, str(target), "export the weights")
+    assert not target.exists()
+    assert "Could not export the weights" in window.statusBar().currentMessage()
+
+
+def test_a_hundred_thousand_points_generate_draw_and_train(qtbot, window, capsys):
+    started = time.perf_counter()
+    xy, labels = generate("moons", 100_000, 0.1, 0)
+    window._points.replace(xy, labels)
+    window.data_plot.fit_view()
+    window.data_plot.viewport().repaint()
+    shown = time.perf_counter() - started
+    window.controls.steps.setValue(20)
+    started = time.perf_counter()
+    assert finish(qtbot, window, window._train) == "finished"
+    trained = time.perf_counter() - started
+    assert window._snapshot.step == 20
+    assert window.worker._run.point_count == 100_000
+    with capsys.disabled():
+        print(f"\n100,000 points: generate+draw {shown * 1000:.0f} ms, 20 steps {trained:.2f} s")
