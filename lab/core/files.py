@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from lab.core.model import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
 from lab.core.points import MAX_CLASSES, validate_points
 
 MAX_POINTS = 1_000_000
@@ -30,9 +31,6 @@ MAX_WEIGHTS_UNPACKED_BYTES = 256 * 2**20
 
 WEIGHTS_FORMAT = "training-lab-weights"
 WEIGHTS_FORMAT_VERSION = 1
-MODELS = ("perceptron", "mlp")
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
-OPTIMIZERS = ("gradient_descent", "momentum", "adam")
 _METADATA_KEYS = (
     "format",
     "format_version",
@@ -239,7 +237,11 @@ def _check_metadata(metadata: object) -> list[int]:
     version = metadata["format_version"]
     need(_is_int(version) and version == WEIGHTS_FORMAT_VERSION, "format_version", "1")
     model = metadata["model"]
-    need(isinstance(model, str) and model in MODELS, "model", " or ".join(map(repr, MODELS)))
+    need(
+        isinstance(model, str) and model in MODEL_KINDS,
+        "model",
+        " or ".join(map(repr, MODEL_KINDS)),
+    )
     activation = metadata["activation"]
     need(
         isinstance(activation, str) and activation in ACTIVATIONS,

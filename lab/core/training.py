@@ -15,6 +15,7 @@ import numpy as np
 import engine as ts
 from lab.core.boundary import grid_points
 from lab.core.colors import CLASS_COLORS
+from lab.core.files import WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION
 from lab.core.loss_history import LossHistory
 from lab.core.model import OPTIMIZERS, Model, ModelSettings
 
@@ -190,11 +191,11 @@ class TrainingRun:
 
 
 def weights_metadata(snapshot: Snapshot) -> dict:
-    """The metadata written next to exported weights (see lab.core.files for the schema)."""
+    """The metadata written next to exported weights (lab.core.files validates its schema)."""
     settings = snapshot.settings
     return {
-        "format": "training-lab-weights",
-        "format_version": 1,
+        "format": WEIGHTS_FORMAT,
+        "format_version": WEIGHTS_FORMAT_VERSION,
         "model": settings.kind,
         "layers": settings.layers,
         "activation": settings.activation,
