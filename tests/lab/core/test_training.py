@@ -1,0 +1,109 @@
+"""A training run: steps, snapshots, divergence, changing points and learning rate."""
+
+import numpy as np
+import pytest
+
+from lab.core import files
+from lab.core.datasets import generate, tutorial_points
+from lab.core.model import ModelSettings
+from lab.core.training import Diverged, TrainingRun, weights_metadata
+
+
+@pytest.fixture
+def run():
+    r = TrainingRun(ModelSettings(), "gradient_descent", 0.1)
+    r.set_points(*tutorial_points())
+    return r
+
+
+def test_training_lowers_the_loss_and_counts_steps(run):
+    assert run.train(300) == 300
+    steps, losses = run.history.curve()
+    assert run.step == 300 and steps[-1] == 300
+    assert losses[-1] < losses[0] / 10
+    assert run.accuracy() >= 0.95
+
+
+def test_train_stops_at_its_deadline(run):
+    done = run.train(10**9, seconds=0.05)
+    assert 0 < done < 10**9 and run.step == done
+
+
+def test_snapshots_are_copies_that_later_steps_do_not_change(run):
+    run.train(5)
+    snapshot = run.snapshot(grid_rect=(-3, -3, 3, 3))
+    kept = {k: v.copy() for k, v in snapshot.weights.items()}
+    run.train(50)
+    assert all(np.array_equal(snapshot.weights[k], kept[k]) for k in kept)
+    assert snapshot.step == 5
+    probabilities = snapshot.grid.probabilities
+    assert probabilities.shape[2] == 2 and np.allclose(probabilities.sum(axis=2), 1)
+
+
+def test_the_decision_grid_agrees_with_the_separating_line(run):
+    run.train(300)
+    snapshot = run.snapshot(grid_rect=(-4, -4, 4, 4))
+    w, b = snapshot.weights["W1"], snapshot.weights["b1"]
+    grid = snapshot.grid.probabilities
+    ny, nx, _ = grid.shape
+    ys, xs = np.mgrid[0:ny, 0:nx]
+    centres = np.stack([-4 + (xs + 0.5) * 8 / nx, -4 + (ys + 0.5) * 8 / ny], axis=-1)
+    side = centres @ (w[:, 1] - w[:, 0]) + (b[1] - b[0]) > 0
+    assert np.array_equal(grid.argmax(axis=2) == 1, side)
+
+
+def test_learning_rate_changes_apply_to_the_next_step(run):
+    run.learning_rate = 0.0
+    before = run.model.current_weights()
+    run.train(3)
+    assert all(np.array_equal(before[k], v) for k, v in run.model.current_weights().items())
+    run.learning_rate = 0.5
+    run.train(1)
+    assert not np.array_equal(before["W1"], run.model.current_weights()["W1"])
+
+
+def test_new_points_are_used_from_the_next_step(run):
+    xy, labels = generate("xor", 40, 0.1, 0)
+    run.set_points(xy, labels)
+    run.train(1)
+    assert run.point_count == 40
+    assert run.model.loss.probabilities.shape == (40, 2)
+
+
+def test_points_with_more_classes_than_the_model_are_refused(run):
+    with pytest.raises(ValueError, match="reset the model"):
+        run.set_points(np.zeros((3, 2)), np.array([0, 1, 2]))
+
+
+def test_training_without_points_is_refused():
+    run = TrainingRun(ModelSettings())
+    with pytest.raises(ValueError, match="no points"):
+        run.train(1)
+
+
+@pytest.mark.parametrize("optimizer", ["gradient_descent", "momentum", "adam"])
+def test_divergence_rolls_back_to_the_last_finite_snapshot(optimizer):
+    run = TrainingRun(ModelSettings(), optimizer, 0.1)
+    xy, labels = tutorial_points()
+    run.set_points(xy, labels)
+    run.train(10)
+    good = run.snapshot()
+    run.learning_rate = 1e308  # one update overflows the weights, the next loss is NaN
+    with pytest.raises(Diverged, match="smaller learning rate"):
+        run.train(100)
+    restored = run.model.current_weights()
+    assert all(np.array_equal(restored[k], good.weights[k]) for k in restored)
+    run.learning_rate = 0.1
+    run.train(20)
+    assert np.isfinite(run.history.last)
+
+
+def test_exported_metadata_passes_the_file_validation(run, tmp_path):
+    run.train(10)
+    snapshot = run.snapshot()
+    files.validate_weights(snapshot.weights, weights_metadata(snapshot))
+    path = tmp_path / "w.npz"
+    files.save_weights(path, snapshot.weights, weights_metadata(snapshot))
+    weights, metadata = files.load_weights(path)
+    assert metadata["step"] == 10 and metadata["optimizer"] == "gradient_descent"
+    assert np.array_equal(weights["W1"], snapshot.weights["W1"])
