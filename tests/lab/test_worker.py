@@ -1,0 +1,75 @@
+"""The training thread's pacing: bounded snapshot rate, one in flight, the final one always."""
+
+import itertools
+import time
+
+import pytest
+
+from lab.core.datasets import tutorial_points
+from lab.core.model import ModelSettings
+from lab.worker import PAINT_TIMEOUT, SNAPSHOT_INTERVAL, RunConfig, TrainingWorker
+
+
+@pytest.fixture
+def worker(qtbot):
+    w = TrainingWorker()
+    w.set_points(*tutorial_points())
+    w.start()
+    with qtbot.waitSignal(w.snapshotReady, timeout=5000):
+        w.configure(RunConfig(ModelSettings(), "gradient_descent", 0.1))
+    yield w
+    assert w.shutdown()
+
+
+def test_snapshots_come_at_most_thirty_times_a_second(qtbot, worker):
+    arrivals = []
+
+    def painted(snapshot):
+        arrivals.append(time.perf_counter())
+        worker.painted()
+
+    worker.snapshotReady.connect(painted)
+    worker.train(10**9)
+    qtbot.wait(1500)
+    with qtbot.waitSignal(worker.runFinished, timeout=5000) as finished:
+        worker.stop()
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert len(arrivals) >= 10
+    assert min(gaps) >= SNAPSHOT_INTERVAL * 0.9
+    snapshot, reason = finished.args
+    assert reason == "stopped" and snapshot.step > 0
+
+
+def test_no_new_snapshot_is_sent_until_the_last_one_was_painted(qtbot, worker):
+    arrivals = []
+    worker.snapshotReady.connect(lambda s: arrivals.append(time.perf_counter()))
+    worker.train(10**9)
+    qtbot.wait(1000)  # never acknowledged: the worker waits PAINT_TIMEOUT between sends
+    worker.stop()
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
+    assert arrivals and min(gaps, default=PAINT_TIMEOUT) >= PAINT_TIMEOUT * 0.9
+
+
+def test_the_final_snapshot_is_always_sent(qtbot, worker):
+    worker.snapshotReady.connect(lambda s: worker.painted())
+    for steps in (1, 7, 2500):
+        with qtbot.waitSignal(worker.runFinished, timeout=10_000) as finished:
+            worker.train(steps)
+        snapshot, reason = finished.args
+        assert reason == "finished"
+        assert snapshot.curve is not None and snapshot.curve[0][-1] == snapshot.step
+
+
+def test_pause_holds_the_step_count(qtbot, worker):
+    shown = []
+    worker.snapshotReady.connect(lambda s: (shown.append(s.step), worker.painted()))
+    worker.train(10**9)
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] > 0, timeout=5000)
+    with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as paused:
+        worker.pause()
+    qtbot.wait(200)
+    assert shown[-1] == paused.args[0].step
+    worker.resume()
+    qtbot.waitUntil(lambda: shown[-1] > paused.args[0].step, timeout=5000)
+    with qtbot.waitSignal(worker.runFinished, timeout=5000):
+        worker.stop()
