@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
+from threadpoolctl import threadpool_limits
 
 from lab.core.model import ModelSettings
 from lab.core.training import Diverged, Rect, Snapshot, TrainingRun
@@ -107,6 +108,12 @@ class TrainingWorker(QThread):
 
     # --- the worker thread ----------------------------------------------------------------
     def run(self) -> None:
+        # OpenBLAS threads busy-wait for work; on two cores they fight the GUI thread for
+        # the CPU. Training on one BLAS thread is as fast here and leaves the GUI a core.
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._loop()
+
+    def _loop(self) -> None:
         last_sent = last_curve = last_grid = 0.0
         while self._alive:
             try:
