@@ -111,7 +111,8 @@ class BackwardPlan:
                     needed.add(id(node))
         self.loss = loss
         self._slots: dict[Node, int] = {loss: 0}
-        # (op, gradient function, needed mask or None, op's slot, single input?, targets)
+        # (op, gradient function, needed mask or None, op's slot, input slot or None, targets):
+        # a single-input op has its input's slot and no targets, others a (index, slot) each.
         self._steps: list[tuple[Any, ...]] = []
         # (outer op, inner node, outer's own gradient): the inner node's share of the loss
         # gradient that the fused step skipped, added back when all gradients are reported.
@@ -128,22 +129,24 @@ class BackwardPlan:
         if not targets:
             return
         function = gradient_function(op)
-        inner = op.input_nodes[0]
-        if len(op.input_nodes) == 1 and isinstance(inner, Operation):
-            fused = _fused_gradients.get((function, gradient_function(inner)))
-            source = inner.input_nodes[0] if len(inner.input_nodes) == 1 else None
-            if fused is not None and id(source) in needed:
-                target = ((0, self._slot(source)),)
-                self._steps.append((op, fused, None, self._slot(op), True, target))
-                self._fused.append((op, inner, function))
-                return
+        if len(op.input_nodes) == 1:
+            inner = op.input_nodes[0]
+            if isinstance(inner, Operation) and len(inner.input_nodes) == 1:
+                fused = _fused_gradients.get((function, gradient_function(inner)))
+                source = inner.input_nodes[0]
+                if fused is not None and id(source) in needed:
+                    self._steps.append((op, fused, None, self._slot(op), self._slot(source), ()))
+                    self._fused.append((op, inner, function))
+                    return
+            mask = (True,) if _takes_mask(function) else None
+            self._steps.append((op, function, mask, self._slot(op), self._slot(inner), ()))
+            return
         wanted = {i for i, _ in targets}
         mask = tuple(i in wanted for i in range(len(op.input_nodes)))
         slots = tuple((i, self._slot(n)) for i, n in targets)
-        single = len(op.input_nodes) == 1
         if not _takes_mask(function):
             mask = None
-        self._steps.append((op, function, mask, self._slot(op), single, slots))
+        self._steps.append((op, function, mask, self._slot(op), None, slots))
 
     def slot(self, node: Node) -> int | None:
         """Where `node`'s gradient is in the list `sweep` returns; None if it gets none."""
@@ -160,13 +163,18 @@ class BackwardPlan:
             raise RuntimeError(f"{self.loss!r} has no value yet: run a forward pass first")
         grads: list[Any] = [None] * len(self._slots)
         grads[0] = np.ones_like(loss_value) if isinstance(loss_value, np.ndarray) else 1.0
-        for op, function, mask, slot, single, targets in self._steps:
+        for op, function, mask, slot, input_slot, targets in self._steps:
             grad = grads[slot]
             if grad is None:
                 continue
             result = function(op, grad) if mask is None else function(op, grad, mask)
-            if single and type(result) not in (list, tuple):
-                result = (result,)
+            if input_slot is not None:
+                if type(result) in (list, tuple):
+                    result = result[0]
+                if result is not None:
+                    previous = grads[input_slot]
+                    grads[input_slot] = result if previous is None else previous + result
+                continue
             for index, target in targets:
                 g = result[index]
                 if g is not None:
@@ -180,7 +188,7 @@ class BackwardPlan:
         result = {node: grads[i] for node, i in self._slots.items() if grads[i] is not None}
         for outer, inner, function in self._fused:
             grad = grads[self._slots[outer]]
-            if grad is None or inner not in self._slots:
+            if grad is None:
                 continue
             part = function(outer, grad)
             if type(part) in (list, tuple):

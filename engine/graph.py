@@ -72,6 +72,9 @@ class Node:
 
     kind = "node"
     input_nodes: list[Node]
+    # Makes numpy hand `array + node` (and -, *, @) to the node's reflected operator instead
+    # of building an object array of nodes.
+    __array_ufunc__ = None
 
     def __init__(self, name: str | None, graph: Graph) -> None:
         self.input_nodes = []

@@ -1,10 +1,11 @@
 """Operations: each one's forward (`compute`) and its gradient side by side.
 
 Class names are the tutorial's op names (`add`, `matmul`, ...): calling the class builds the
-node, and the gradient registry is keyed by that name. Hot ops write into a buffer they keep
-between runs, because allocating large temporaries every step costs more than the arithmetic.
-On small data numpy's Python-level helpers (np.shape, np.reshape, np.mean) cost more than
-the arithmetic, so hot paths use array attributes and methods instead.
+node, and the gradient registry is keyed by that name. Hot ops write large results into a
+buffer they keep between runs, because allocating big temporaries every step costs more than
+the arithmetic. On small data the per-call cost of numpy dominates: Python-level helpers
+(np.shape, np.reshape, np.mean) and the matmul ufunc cost twice what array attributes,
+methods and `dot` do, so hot paths use those.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ import numpy as np
 
 from engine.gradients import RegisterGradient, register_fused_gradient
 from engine.graph import Operation
+
+# Results with fewer elements than this are not kept as buffers: numpy allocates them
+# faster than an op can check that a kept buffer still fits.
+_BUFFER_MIN_SIZE = 4096
+
+
+def _keep(result: Any) -> np.ndarray | None:
+    """`result` if it is large enough to be worth reusing as the next run's output buffer."""
+    return result if type(result) is np.ndarray and result.size >= _BUFFER_MIN_SIZE else None
 
 
 def _shape(value: Any) -> tuple[int, ...]:
@@ -28,14 +38,16 @@ def _sum(a: Any, axis: int | tuple[int, ...] | None, keepdims: bool = False) -> 
     2-3 times slower than the arithmetic around it); a product with a ones vector is not.
     """
     if type(a) is np.ndarray and a.dtype.kind == "f":
-        if a.ndim == 2 and axis in (0, 1, -1, -2):
-            if axis in (1, -1):
-                result = a @ _ones(a.shape[1], a.dtype)
+        ndim = a.ndim
+        if ndim == 2:
+            if axis == 1 or axis == -1:
+                result = a.dot(_ones(a.shape[1], a.dtype))
                 return result[:, None] if keepdims else result
-            result = _ones(a.shape[0], a.dtype) @ a
-            return result[None, :] if keepdims else result
-        if a.ndim == 1 and axis in (None, 0, -1) and not keepdims:
-            return a @ _ones(a.shape[0], a.dtype)
+            if axis == 0 or axis == -2:
+                result = _ones(a.shape[0], a.dtype).dot(a)
+                return result[None, :] if keepdims else result
+        elif ndim == 1 and not keepdims and (axis is None or axis == 0 or axis == -1):
+            return a.dot(_ones(a.shape[0], a.dtype))
     return np.add.reduce(a, axis=axis, keepdims=keepdims)
 
 
@@ -43,20 +55,24 @@ _ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
 def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    ones = _ONES.get((n, dtype))
-    if ones is None:
-        ones = _ONES[(n, dtype)] = np.ones(n, dtype)
+    try:
+        return _ONES[n, dtype]
+    except KeyError:
+        ones = _ONES[n, dtype] = np.ones(n, dtype)
         ones.flags.writeable = False
-    return ones
+        return ones
 
 
 def _row_max(a: np.ndarray) -> np.ndarray:
     """Maximum over the last axis, keeping it; column by column when rows are short."""
-    if a.ndim == 2 and 1 < a.shape[1] <= 8:
-        result = np.maximum(a[:, 0], a[:, 1])
-        for j in range(2, a.shape[1]):
-            np.maximum(result, a[:, j], out=result)
-        return result[:, None]
+    if a.ndim == 2:
+        k = a.shape[1]
+        if 1 < k <= 8:
+            result = np.maximum(a[:, 0], a[:, 1])
+            if k > 2:
+                for j in range(2, k):
+                    np.maximum(result, a[:, j], out=result)
+            return result[:, None]
     return np.maximum.reduce(a, axis=-1, keepdims=True)
 
 
@@ -68,6 +84,8 @@ def _unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     extra = grad.ndim - len(shape)
     if extra:
         grad = _sum(grad, 0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
+        if grad.shape == shape:
+            return grad
     kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if kept:
         grad = grad.sum(axis=kept, keepdims=True)
@@ -80,7 +98,7 @@ def _shape_error(op: Operation, what: str, *values: Any) -> ValueError:
 
 
 class _BufferedOperation(Operation):
-    """An element-wise op that computes into a buffer reused across runs of the same shape."""
+    """An element-wise op that computes large results into a buffer reused across runs."""
 
     _buffer: np.ndarray | None = None
 
@@ -93,12 +111,13 @@ class _BufferedOperation(Operation):
             and buffer.dtype == a.dtype
         ):
             return ufunc(a, *rest, out=buffer)
-        self._buffer = result = np.asarray(ufunc(a, *rest))
+        result = np.asarray(ufunc(a, *rest))
+        self._buffer = _keep(result)
         return result
 
 
 class _Elementwise(Operation):
-    """A binary ufunc with numpy broadcasting, computed into a buffer kept between runs.
+    """A binary ufunc with numpy broadcasting; large results go into a buffer kept between runs.
 
     The buffer is used only when both inputs are arrays of its dtype, so the result's dtype
     is what numpy would give; a shape that no longer fits makes numpy refuse, and a new
@@ -130,7 +149,7 @@ class _Elementwise(Operation):
             result = self.ufunc(a_value, b_value)
         except ValueError:
             raise _shape_error(self, self.verb, a_value, b_value) from None
-        self._buffer = result if type(result) is np.ndarray else None
+        self._buffer = _keep(result)
         return result
 
 
@@ -195,34 +214,42 @@ class matmul(Operation):
         super().__init__([a, b], name)
 
     def compute(self, a_value: Any, b_value: Any) -> Any:
-        out = self._buffer
         if (
-            out is not None
-            and type(a_value) is np.ndarray
+            type(a_value) is np.ndarray
             and type(b_value) is np.ndarray
             and a_value.ndim == 2
             and b_value.ndim == 2
-            and out.shape == (a_value.shape[0], b_value.shape[1])
-            and a_value.dtype == out.dtype
-            and b_value.dtype == out.dtype
         ):
-            try:
-                return np.matmul(a_value, b_value, out=out)
-            except ValueError:
-                pass
+            # For matrices `dot` is matmul at half the per-call cost on small ones.
+            out = self._buffer
+            if out is not None and out.shape == (a_value.shape[0], b_value.shape[1]):
+                try:
+                    return np.dot(a_value, b_value, out=out)
+                except ValueError:  # another dtype: dot refuses rather than casts
+                    pass
+            if a_value.shape[1] == b_value.shape[0]:
+                result = a_value.dot(b_value)
+                self._buffer = _keep(result)
+                return result
         try:
             result = np.matmul(a_value, b_value)
         except ValueError:
             raise _shape_error(self, "matmul", a_value, b_value) from None
-        self._buffer = result if type(result) is np.ndarray else None
+        self._buffer = _keep(result)
         return result
 
 
 @RegisterGradient("matmul")
 def _matmul_gradient(op: matmul, grad: Any, needed: tuple[bool, ...] = (True, True)) -> list[Any]:
     a, b = op.inputs
-    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
-        return [grad @ b.T if needed[0] else None, a.T @ grad if needed[1] else None]
+    if (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and type(grad) is np.ndarray
+        and a.ndim == 2
+        and b.ndim == 2
+    ):
+        return [grad.dot(b.T) if needed[0] else None, a.T.dot(grad) if needed[1] else None]
     return _matmul_gradient_general(np.asarray(a), np.asarray(b), np.asarray(grad), needed)
 
 
@@ -291,21 +318,22 @@ def _exp_gradient(op: exp, grad: Any) -> Any:
 class log(Operation):
     """Natural log; inputs are clamped at the smallest normal float so log(0) stays finite.
 
-    The log of a softmax is taken from the softmax's logits (log-sum-exp), so it stays exact
-    where the probabilities underflow.
+    The log of a softmax is the log-softmax the softmax computed from its logits, so it
+    stays exact where the probabilities underflow.
     """
 
     def __init__(self, a: Any, name: str | None = None):
         super().__init__([a], name)
         source = self.input_nodes[0]
         self._softmax = source if isinstance(source, softmax) else None
+        if self._softmax is not None:
+            self._softmax._feeds_log = True
 
     def compute(self, a_value: Any) -> Any:
         if self._softmax is not None:
             parts = self._softmax._log_parts
             if parts is not None and parts[0] is a_value:
-                _, shifted, total = parts
-                return shifted - np.log(total)
+                return parts[1]
         return np.log(np.maximum(a_value, _tiny(a_value)))
 
 
@@ -379,21 +407,28 @@ def _relu_gradient(op: relu, grad: Any) -> Any:
 class softmax(Operation):
     """Softmax over the last axis, shifted by the row maximum so large logits do not overflow.
 
-    Keeps the shifted logits and the row sums of the latest run for a `log` that consumes it.
+    When a `log` consumes it, it computes the log-softmax first, keeps it for that log as
+    (output, log-softmax), and exponentiates it: cheaper than a log of the output, and exact.
     """
 
-    _log_parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    _feeds_log = False
+    _log_parts: tuple[np.ndarray, np.ndarray] | None = None
 
     def __init__(self, a: Any, name: str | None = None):
         super().__init__([a], name)
 
     def compute(self, a_value: Any) -> Any:
-        a = a_value if type(a_value) is np.ndarray else np.asarray(a_value)
+        a = a_value
+        if type(a) is not np.ndarray or a.dtype.kind != "f":
+            a = np.asarray(a, dtype=np.float64)
         shifted = a - _row_max(a)
         e = np.exp(shifted)
         total = _sum(e, -1, keepdims=True)
+        if self._feeds_log:
+            shifted -= np.log(total)
+            self._log_parts = (np.exp(shifted, out=e), shifted)
+            return e
         e /= total
-        self._log_parts = (e, shifted, total)
         return e
 
 
@@ -434,9 +469,11 @@ class _Reduction(Operation):
     def _expand(self, grad: Any) -> np.ndarray:
         """Repeat an output gradient over the reduced axes of the input (a fresh array)."""
         x = self.inputs[0]
-        shape = _shape(x)
-        kept, _ = self._layout(shape)
-        dtype = x.dtype if type(x) is np.ndarray and x.dtype.kind == "f" else np.float64
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            shape, dtype = x.shape, x.dtype
+        else:
+            shape, dtype = np.shape(x), np.float64
+        kept = self._layout(shape)[0]
         result = np.empty(shape, dtype)
         result[...] = grad.reshape(kept) if type(grad) is np.ndarray else grad
         return result
@@ -492,7 +529,7 @@ class softmax_cross_entropy(Operation):
         shifted -= log_total
         self.probabilities, self.log_probabilities = e, shifted
         rows = shifted.shape[0] if shifted.ndim > 1 else 1
-        return -np.vdot(labels, shifted) / rows
+        return 0.0 - np.vdot(labels, shifted) / rows  # 0.0 - x: a perfect fit is 0.0, not -0.0
 
 
 @RegisterGradient("softmax_cross_entropy")

@@ -25,9 +25,18 @@ class _Plan:
         self.fetches = fetches
         order = topological_order(fetches)
         self.feeds = tuple((n, n.dtype) for n in order if isinstance(n, placeholder))
-        self.steps = tuple(
-            (n, n.compute, tuple(n.input_nodes)) for n in order if isinstance(n, Operation)
-        )
+        # (op, compute, first input, second input, all inputs): ops with one or two inputs,
+        # nearly all of them, are run without building an argument tuple.
+        self.steps = tuple(_step(n) for n in order if isinstance(n, Operation))
+
+
+def _step(op: Operation) -> tuple[Any, ...]:
+    inputs = tuple(op.input_nodes)
+    if len(inputs) == 1:
+        return (op, op.compute, inputs[0], None, inputs)
+    if len(inputs) == 2:
+        return (op, op.compute, inputs[0], inputs[1], inputs)
+    return (op, op.compute, None, None, inputs)
 
 
 class Session:
@@ -43,19 +52,27 @@ class Session:
     def run(self, fetches: Node | list[Node] | tuple[Node, ...], feed_dict: dict | None = None):
         """Compute `fetches` (a node or a list of nodes), feeding placeholders from `feed_dict`."""
         single = isinstance(fetches, Node)
-        plan = self._plan_for([fetches] if single else list(fetches))
+        if single:
+            key: Any = id(fetches)
+        else:
+            if not isinstance(fetches, list | tuple):
+                fetches = list(fetches)  # a generator, say: read it once
+            key = tuple(map(id, fetches))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan([fetches] if single else list(fetches))
         _feed(plan, feed_dict or {})
         op = None
         try:
-            for op, compute, inputs in plan.steps:
-                if len(inputs) == 1:
-                    value = inputs[0].output
-                    op.inputs = [value]
-                    op.output = compute(value)
-                elif len(inputs) == 2:
-                    a, b = inputs[0].output, inputs[1].output
-                    op.inputs = [a, b]
-                    op.output = compute(a, b)
+            for op, compute, a, b, inputs in plan.steps:
+                if b is not None:
+                    a_value, b_value = a.output, b.output
+                    op.inputs = [a_value, b_value]
+                    op.output = compute(a_value, b_value)
+                elif a is not None:
+                    a_value = a.output
+                    op.inputs = [a_value]
+                    op.output = compute(a_value)
                 else:
                     op.inputs = values = [n.output for n in inputs]
                     op.output = compute(*values)
@@ -66,13 +83,6 @@ class Session:
         if single:
             return _copy(fetches.output)
         return [_copy(n.output) for n in plan.fetches]
-
-    def _plan_for(self, nodes: list[Node]) -> _Plan:
-        key = tuple(map(id, nodes))
-        plan = self._plans.get(key)
-        if plan is None:
-            plan = self._plans[key] = _Plan(nodes)
-        return plan
 
 
 def _feed(plan: _Plan, feed_dict: dict) -> None:

@@ -47,6 +47,11 @@ class minimization(Operation):
             if self._plan.slot(variable) is not None
         ]
 
+    def reset_state(self) -> None:
+        """Forget momentum and Adam moments, e.g. after rolling the weights back."""
+        for slots in self._slots:
+            slots.clear()
+
     def compute(self, loss_value: Any) -> None:
         grads = self._plan.sweep()
         update = self.optimizer._update

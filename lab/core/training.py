@@ -152,13 +152,8 @@ class TrainingRun:
         """Restore the last finite weights seen by `snapshot`; returns their step."""
         step, weights = self._last_good
         self.model.assign(weights)
-        self._optimizer_state_reset()
+        self._train_op.reset_state()  # momentum and Adam moments hold the diverged step
         return step
-
-    def _optimizer_state_reset(self) -> None:
-        """Momentum and Adam state is poisoned by the step that diverged: start it afresh."""
-        for slots in self._train_op._slots:
-            slots.clear()
 
     def snapshot(self, curve: bool = True, grid_rect: Rect | None = None) -> Snapshot:
         """Copies of the run's state; the loss curve and decision grid only when asked."""

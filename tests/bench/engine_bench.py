@@ -4,7 +4,9 @@
 
 W1: the tutorial perceptron (summed cross-entropy), 100 points, full batch.
 W2: MLP 2-16-16-2, tanh, mean softmax cross-entropy, 1,000 points.  W3: the same on 10,000.
-Each engine step is `run([train_op, loss])`, as the app runs it. Prints medians of steps/s.
+Each engine step is `run([train_op, loss])`, as the app runs it. Prints medians of steps/s;
+the runners of a workload take turns within each repeat, so their ratios stay fair on a
+machine whose load changes.
 """
 
 from __future__ import annotations
@@ -185,14 +187,12 @@ def main() -> None:
     }
     print(f"{'workload':34} {'runner':16} {'steps/s':>10} {'vs fused':>9} {'vs torch':>9}")
     for name, runners in workloads.items():
-        rates: dict[str, float] = {}
-        for runner, make in runners.items():
-            step = make()
-            if step is None:
-                continue
-            rates[runner] = statistics.median(
-                steps_per_second(step, args.seconds) for _ in range(args.repeats)
-            )
+        steps = {runner: make() for runner, make in runners.items()}
+        samples: dict[str, list[float]] = {r: [] for r, step in steps.items() if step is not None}
+        for _ in range(args.repeats):  # runners take turns, so a change in load hits them alike
+            for runner, rates_so_far in samples.items():
+                rates_so_far.append(steps_per_second(steps[runner], args.seconds))
+        rates = {runner: statistics.median(values) for runner, values in samples.items()}
         for runner, rate in rates.items():
             fused = rate / rates["fused numpy"]
             torch = f"{rate / rates['torch eager']:8.2f}x" if "torch eager" in rates else "      --"

@@ -21,6 +21,7 @@ def window(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w._snapshot is not None, timeout=5000)  # the untrained model
     yield w
     w.close()
 
@@ -91,7 +92,7 @@ def test_hammering_the_run_buttons_never_breaks_anything(qtbot, window):
 
 
 def test_closing_mid_run_leaves_no_threads_behind(qtbot):
-    baseline = threading.active_count()
+    workers = []
     for _ in range(3):
         w = MainWindow()
         w.show()
@@ -100,10 +101,11 @@ def test_closing_mid_run_leaves_no_threads_behind(qtbot):
         qtbot.wait(100)
         w._points.add(0.0, 0.0, 1)  # an autosave is pending while we close
         w.close()
-        assert w.worker.isFinished()
+        workers.append(w.worker)
         w.deleteLater()
     qtbot.wait(50)
-    assert threading.active_count() <= baseline
+    assert all(worker.isFinished() for worker in workers)
+    assert not [t for t in threading.enumerate() if t.name.startswith("autosave")]
 
 
 @pytest.mark.parametrize("case", ["empty", "one class"])

@@ -20,6 +20,7 @@ def window(qtbot):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
+    qtbot.waitUntil(lambda: w._snapshot is not None, timeout=5000)  # the untrained model
     yield w
     w.close()
 
@@ -223,7 +224,10 @@ def test_editing_points_while_training_is_picked_up(qtbot, window):
 def test_a_third_class_rebuilds_the_model(qtbot, window):
     widget(window, "classSelector").setCurrentIndex(2)
     click_data(qtbot, window, 0.0, 4.0)
-    qtbot.waitUntil(lambda: window._snapshot.settings.classes == 3, timeout=5000)
+    qtbot.waitUntil(
+        lambda: window._snapshot is not None and window._snapshot.settings.classes == 3,
+        timeout=5000,
+    )
     assert window._snapshot.weights["W1"].shape == (2, 3)
     assert train(qtbot, window, 20) == "finished"
 
