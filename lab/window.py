@@ -99,16 +99,21 @@ class MainWindow(QMainWindow):
         self.data_plot.fit_view()
         self.worker.set_points(self._points.xy, self._points.labels)
         self._send_view()
-        try:
-            self._use_weights(*restored_weights)
-        except (TypeError, ValueError) as error:  # none saved, or not for these points
-            if restored_weights is not None:
-                problems.append(str(error))
-            self._configure()
+        self._start_model(restored_weights, problems)
         self._restore_settings()  # the user's last choices win over the autosaved run's
         self.autosave.failed.connect(lambda error: self._say(f"Autosave failed: {error}"))
         if problems:
             self._say("Could not restore the last session: " + "; ".join(problems))
+
+    def _start_model(self, restored_weights: tuple | None, problems: list[str]) -> None:
+        """Continue the last session's run if its weights fit the points, else a fresh model."""
+        if restored_weights is not None:
+            try:
+                self._use_weights(*restored_weights)
+                return
+            except ValueError as error:
+                problems.append(str(error))
+        self._configure()
 
     # --- layout -------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -391,19 +396,18 @@ class MainWindow(QMainWindow):
             self.controls.progress.setValue(min(snapshot.step - self._run_start_step,
                                                 self._run_steps))
         if snapshot.curve is not None:
-            self.weights_view.show_weights(snapshot.weights)
-            steps, losses = snapshot.curve
-            self.loss_plot.set_curve(steps, losses)
+            self.loss_plot.set_curve(*snapshot.curve)
         grid = snapshot.grid
         if grid is not None:
             self.data_plot.set_regions(
                 region_image(grid.probabilities, CLASS_COLORS, REGION_ALPHA), grid.rect
             )
-        # The data plot is the costliest paint: redraw it at the grid's pace (~5 Hz), or the
-        # curve's when regions are off.
+        # The data plot and the weights tables are the costliest paints (the worker waits for
+        # them): redraw them at the grid's pace (~5 Hz), or the curve's when regions are off.
         regions_off = not self._regions_action.isChecked()
         if grid is not None or (snapshot.curve is not None and regions_off):
             self._show_boundary(snapshot)
+            self.weights_view.show_weights(snapshot.weights)
 
     def _show_boundary(self, snapshot: Snapshot) -> None:
         if snapshot.settings.kind != "perceptron":

@@ -174,7 +174,7 @@ class Controls(QWidget):
         progress_row = QHBoxLayout()
         self.progress = QProgressBar(objectName="progress")
         self.progress.setFormat("step %v of %m")
-        self.progress.setRange(0, 1)
+        self.progress.setRange(0, self.steps.value())
         self.progress.setValue(0)
         progress_row.addWidget(self.progress)
         layout.addLayout(progress_row)
