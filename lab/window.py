@@ -337,8 +337,7 @@ class MainWindow(QMainWindow):
             return
         self._run_steps = self.controls.steps.value()
         self._run_start_step = self._snapshot.step if self._snapshot else 0
-        self.controls.progress.setRange(0, self._run_steps)
-        self.controls.progress.setValue(0)
+        self.controls.show_progress(0, self._run_steps)
         self._rate_mark = None
         self.worker.train(self._run_steps)
         self._update_state("training")
@@ -393,8 +392,8 @@ class MainWindow(QMainWindow):
         )
         self._show_speed(snapshot.step)
         if self._state != "idle" and self._run_steps:
-            self.controls.progress.setValue(min(snapshot.step - self._run_start_step,
-                                                self._run_steps))
+            done = min(snapshot.step - self._run_start_step, self._run_steps)
+            self.controls.show_progress(done, self._run_steps)
         if snapshot.curve is not None:
             self.loss_plot.set_curve(*snapshot.curve)
         grid = snapshot.grid

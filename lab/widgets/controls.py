@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -171,14 +170,16 @@ class Controls(QWidget):
         buttons.addWidget(self.stepButton, 1, 0)
         buttons.addWidget(self.resetButton, 1, 1)
         layout.addLayout(buttons)
-        progress_row = QHBoxLayout()
         self.progress = QProgressBar(objectName="progress")
-        self.progress.setFormat("step %v of %m")
-        self.progress.setRange(0, self.steps.value())
-        self.progress.setValue(0)
-        progress_row.addWidget(self.progress)
-        layout.addLayout(progress_row)
+        self.show_progress(0, self.steps.value())
+        layout.addWidget(self.progress)
         return box
+
+    def show_progress(self, done: int, total: int) -> None:
+        """Step `done` of `total` of the current run, with thousands separators."""
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"step {done:,} of {total:,}")
 
     # --- reading the settings ---------------------------------------------------------------
     def model_settings(self, classes: int) -> ModelSettings:

@@ -271,3 +271,21 @@ def test_train_is_disabled_with_one_class(qtbot, window):
     assert window._state == "idle"
     window._points.undo()
     assert widget(window, "trainButton").isEnabled()
+
+
+def test_export_plot_image_writes_a_png_of_the_data_plot(window, tmp_path):
+    from PySide6.QtGui import QImage
+
+    path = tmp_path / "plot.png"
+    window._export_image(str(path))
+    image = QImage(str(path))
+    plot = widget(window, "dataPlot")
+    assert not image.isNull()
+    assert (image.width(), image.height()) == (plot.width(), plot.height())
+
+
+def test_progress_reads_step_k_of_n(qtbot, window):
+    train(qtbot, window, 1200)
+    bar = widget(window, "progress")
+    assert bar.value() == bar.maximum() == 1200
+    assert bar.text() == "step 1,200 of 1,200"
