@@ -35,7 +35,7 @@ WORKLOADS = {
     "W2 MLP 8,8 tanh, 1k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 1_000),
     "W3 MLP 8,8 tanh, 10k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 10_000),
 }
-BIG = 10**12
+BIG = 10**9  # "forever", within the progress bar's int32 range
 
 
 def points(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,7 +85,6 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
 
     timer.timeout.connect(tick)
     start_step = window._snapshot.step if window._snapshot else 0
-    window.controls.steps.setMaximum(BIG // 1000)
     window._run_steps = BIG
     window.worker.train(BIG)
     window._update_state("training")

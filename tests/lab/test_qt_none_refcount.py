@@ -5,15 +5,19 @@ On a broken wheel the count falls by roughly one per call; on a good one it stay
 (on Python 3.12+ None is immortal and its count never moves).
 """
 
+import gc
 import sys
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QPointF
+from PySide6.QtCore import QEvent, QLineF, QPointF
 from PySide6.QtGui import QImage, QPainter, QPen
 
 
 def test_painting_many_lines_keeps_none_alive(qapp):
+    # Settle what earlier tests left behind, so only this test's calls move the count.
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
     image = QImage(400, 300, QImage.Format.Format_ARGB32)
     before = sys.getrefcount(None)
     painter = QPainter(image)
@@ -29,4 +33,6 @@ def test_painting_many_lines_keeps_none_alive(qapp):
     plot.grab()
     plot.deleteLater()
     after = sys.getrefcount(None)
-    assert after >= before - 100, f"None lost {before - after} references while painting"
+    # A broken wheel loses one reference per void call: ~40,000 here. Unrelated garbage
+    # freed meanwhile may release a few hundred legitimately.
+    assert after >= before - 5_000, f"None lost {before - after} references while painting"
