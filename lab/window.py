@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -379,30 +378,8 @@ class MainWindow(QMainWindow):
         """
         try:
             self._render(snapshot)
-            self._paint_now(snapshot)
         finally:
-            self.worker.painted()
-
-    def _paint_now(self, snapshot: Snapshot) -> None:
-        """Paint what the snapshot changed before the worker resumes.
-
-        Left to Qt, the paint comes ~5 ms later (the platform's update timer), when the
-        worker is running again: every virtual call into a Python widget then waits for the
-        GIL, and in-app training ran at ~0.7x of headless speed just from status labels.
-        """
-        self.statusBar().repaint()
-        self.controls.progress.repaint()
-        if snapshot.curve is not None:
-            self._repaint_plot(self.loss_plot)
-        if self._slow_views_due(snapshot):
-            self._repaint_plot(self.data_plot)
-            self.weights_view.repaint()
-
-    @staticmethod
-    def _repaint_plot(plot: pg.PlotWidget) -> None:
-        # The scene first turns its item changes into a viewport update (a queued call).
-        QCoreApplication.sendPostedEvents(plot.scene(), QEvent.Type.MetaCall)
-        plot.viewport().repaint()
+            QTimer.singleShot(0, self.worker.painted)
 
     def _slow_views_due(self, snapshot: Snapshot) -> bool:
         """The data plot and the weights tables are the costliest paints (the worker waits for

@@ -81,7 +81,8 @@ class TrainingWorker(QThread):
         self._post(lambda: self._start(steps))
 
     def step_once(self) -> None:
-        self._post(lambda: self._start(1))
+        """Exactly one step; a paused run stays paused (and one step nearer its end)."""
+        self._post(self._step_once)
 
     def pause(self) -> None:
         self._post(self._pause)
@@ -205,6 +206,20 @@ class TrainingWorker(QThread):
         self._view = rect
         if self._run is not None and not self._remaining:
             self._send(curve=False)
+
+    def _step_once(self) -> None:
+        if not (self._remaining and self._paused):
+            self._start(1)
+            return
+        try:
+            self._remaining -= self._run.train(1)
+        except Diverged as error:
+            self._finish(str(error))
+            return
+        if self._remaining:
+            self._send()
+        else:
+            self._finish("finished")
 
     def _start(self, steps: int) -> None:
         if self._run is None or self._run.point_count == 0:

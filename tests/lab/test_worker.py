@@ -73,3 +73,19 @@ def test_pause_holds_the_step_count(qtbot, worker):
     qtbot.waitUntil(lambda: shown[-1] > paused.args[0].step, timeout=5000)
     with qtbot.waitSignal(worker.runFinished, timeout=5000):
         worker.stop()
+
+
+def test_step_while_paused_takes_one_step_and_stays_paused(qtbot, worker):
+    shown = []
+    worker.snapshotReady.connect(lambda s: (shown.append(s.step), worker.painted()))
+    worker.train(10**9)
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] > 0, timeout=5000)
+    with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as paused:
+        worker.pause()
+    with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as stepped:
+        worker.step_once()
+    assert stepped.args[0].step == paused.args[0].step + 1
+    qtbot.wait(200)
+    assert shown[-1] == stepped.args[0].step  # still paused
+    with qtbot.waitSignal(worker.runFinished, timeout=5000):
+        worker.stop()
