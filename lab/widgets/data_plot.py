@@ -13,12 +13,12 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from lab.core.colors import CLASS_COLORS
+from lab.widgets.plot_style import style_axes
 
 Rect = tuple[float, float, float, float]
 
 _POINT_SIZE = 7  # diameter in screen pixels, independent of zoom
 _DEFAULT_RANGE = (-1.0, 1.0)
-_GRID_COLOR = "#e6e6e6"
 
 
 class _Dots(pg.GraphicsObject):
@@ -145,17 +145,7 @@ class DataPlot(pg.PlotWidget):
         # The hover "A" button would switch on auto-range for good; make it frame once.
         item.autoBtn.clicked.disconnect()
         item.autoBtn.clicked.connect(lambda _button: self.fit_view())
-        item.showGrid(x=True, y=True)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.enableAutoSIPrefix(False)
-            axis.setPen("#444444")
-            axis.setTextPen("#222222")
-            # Opaque light grid lines, two levels: translucent ones cost ~8x more per repaint.
-            # Below the ViewBox (z -100), so the grid never cuts through data.
-            axis.setTickPen(pg.mkPen(_GRID_COLOR))
-            axis.setStyle(tickAlpha=255, maxTickLevel=1)
-            axis.setZValue(-200)
+        style_axes(item)
 
         self._regions = pg.ImageItem(axisOrder="row-major")
         self._regions.setZValue(-10)

@@ -4,8 +4,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QWidget
 
+from lab.widgets.plot_style import style_axes
+
 _MARGIN = 6
-_GRID_COLOR = "#e6e6e6"
 
 
 class LossPlot(pg.PlotWidget):
@@ -22,19 +23,9 @@ class LossPlot(pg.PlotWidget):
         self.setObjectName("lossPlot")
         item = self.plotItem
         item.setMenuEnabled(False)
-        item.showGrid(x=True, y=True)
         item.setLabel("bottom", "step")
         item.setLabel("left", "loss")
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.enableAutoSIPrefix(False)
-            axis.setPen("#444444")
-            axis.setTextPen("#222222")
-            # Opaque light grid lines, two levels: translucent ones cost ~8x more per repaint.
-            # Below the ViewBox (z -100), so the grid never cuts through data.
-            axis.setTickPen(pg.mkPen(_GRID_COLOR))
-            axis.setStyle(tickAlpha=255, maxTickLevel=1)
-            axis.setZValue(-200)
+        style_axes(item)
         item.vb.setLimits(xMin=0)
         self._curve = item.plot(pen=pg.mkPen("#0072B2", width=1.5), clipToView=True)
 

@@ -60,31 +60,32 @@ def test_the_final_snapshot_is_always_sent(qtbot, worker):
         assert snapshot.curve is not None and snapshot.curve[0][-1] == snapshot.step
 
 
-def test_pause_holds_the_step_count(qtbot, worker):
+def paused_run(qtbot, worker):
+    """Start a long run, let it make progress, pause it: (shown steps, the paused snapshot)."""
     shown = []
     worker.snapshotReady.connect(lambda s: (shown.append(s.step), worker.painted()))
     worker.train(10**9)
     qtbot.waitUntil(lambda: bool(shown) and shown[-1] > 0, timeout=5000)
     with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as paused:
         worker.pause()
+    return shown, paused.args[0]
+
+
+def test_pause_holds_the_step_count(qtbot, worker):
+    shown, paused = paused_run(qtbot, worker)
     qtbot.wait(200)
-    assert shown[-1] == paused.args[0].step
+    assert shown[-1] == paused.step
     worker.resume()
-    qtbot.waitUntil(lambda: shown[-1] > paused.args[0].step, timeout=5000)
+    qtbot.waitUntil(lambda: shown[-1] > paused.step, timeout=5000)
     with qtbot.waitSignal(worker.runFinished, timeout=5000):
         worker.stop()
 
 
 def test_step_while_paused_takes_one_step_and_stays_paused(qtbot, worker):
-    shown = []
-    worker.snapshotReady.connect(lambda s: (shown.append(s.step), worker.painted()))
-    worker.train(10**9)
-    qtbot.waitUntil(lambda: bool(shown) and shown[-1] > 0, timeout=5000)
-    with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as paused:
-        worker.pause()
+    shown, paused = paused_run(qtbot, worker)
     with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as stepped:
         worker.step_once()
-    assert stepped.args[0].step == paused.args[0].step + 1
+    assert stepped.args[0].step == paused.step + 1
     qtbot.wait(200)
     assert shown[-1] == stepped.args[0].step  # still paused
     with qtbot.waitSignal(worker.runFinished, timeout=5000):
