@@ -44,6 +44,7 @@ class Autosave(QObject):
         self._snapshot: Snapshot | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._last_write: Future | None = None
+        self._closed = False
         self._timer = QTimer(self, singleShot=True, interval=DELAY_MS)
         self._timer.timeout.connect(self.flush)
 
@@ -62,8 +63,10 @@ class Autosave(QObject):
             self._timer.start()
 
     def flush(self) -> None:
-        """Hand what changed to the writer thread now."""
+        """Hand what changed to the writer thread now (nothing, once closed)."""
         self._timer.stop()
+        if self._closed:
+            return
         points, snapshot = self._points, self._snapshot
         self._points = self._snapshot = None
         if points is not None or snapshot is not None:
@@ -76,7 +79,7 @@ class Autosave(QObject):
                 files.save_points(self.points_path, *points)
             if snapshot is not None:
                 files.save_weights(self.weights_path, snapshot.weights, weights_metadata(snapshot))
-        except (OSError, ValueError) as error:
+        except Exception as error:  # whatever it was, say so; the next save tries again
             self.failed.emit(str(error))
 
     def wait(self) -> None:
@@ -87,6 +90,7 @@ class Autosave(QObject):
     def close(self) -> None:
         """Write what is pending and stop the writer thread."""
         self.flush()
+        self._closed = True
         self._writer.shutdown(wait=True)
 
     def restore(self):

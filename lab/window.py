@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
         self._points = PointSet(*(restored_points or tutorial_points()))
         self._snapshot: Snapshot | None = None
         self._state = "idle"
-        self._run_start_step = 0
+        self._ticket = 0  # which Train/Step the worker's trainingFinished answers
         self._run_steps = 0
         self._rate_mark: tuple[float, int] | None = None
         self._settings = ModelSettings()
@@ -85,7 +85,7 @@ class MainWindow(QMainWindow):
 
         self.worker = TrainingWorker()
         self.worker.snapshotReady.connect(self._show_snapshot)
-        self.worker.runFinished.connect(self._run_finished)
+        self.worker.trainingFinished.connect(self._run_finished)
         self.worker.failed.connect(self._worker_failed)
         self.worker.start()
 
@@ -241,7 +241,7 @@ class MainWindow(QMainWindow):
         self._points.replace(*tutorial_points())
         self.data_plot.fit_view()
         self._configure()
-        self._say("New workspace: the tutorial's points and a fresh perceptron.")
+        self._say("New workspace: the tutorial's points and a fresh model.")
 
     def _use_weights(self, weights: dict, metadata: dict) -> None:
         """Continue from validated weights; the controls follow their metadata."""
@@ -279,9 +279,10 @@ class MainWindow(QMainWindow):
         self.autosave.points_changed(xy, labels)
         needed = _classes_needed(labels)
         if needed > self._settings.classes:
-            self._stop()
-            self._configure()
-            self._say(f"The points now have {needed} classes: the model was rebuilt for them.")
+            message = f"The points now have {needed} classes: the model was rebuilt for them."
+            self._stop(message)
+            if self._configure():
+                self._say(message)
         self._update_state(self._state)
 
     def _generate(self) -> None:
@@ -295,14 +296,17 @@ class MainWindow(QMainWindow):
     # --- the run --------------------------------------------------------------------------------
     def _configure(
         self, settings: ModelSettings | None = None, weights: dict | None = None, step: int = 0
-    ) -> None:
-        """Build a new run on the worker (fresh or given weights); clears the loss curve."""
+    ) -> bool:
+        """Build a new run on the worker (fresh or given weights); clears the loss curve.
+
+        False (and the reason in the status bar) when the controls describe no valid model.
+        """
         if settings is None:
             try:
                 settings = self.controls.model_settings(_classes_needed(self._points.labels))
             except ValueError as error:
                 self._say(str(error))
-                return
+                return False
         self._settings = settings
         self.loss_plot.clear()
         self.worker.configure(
@@ -314,6 +318,7 @@ class MainWindow(QMainWindow):
                 step,
             )
         )
+        return True
 
     def _model_changed(self) -> None:
         if self._state == "idle":
@@ -324,7 +329,9 @@ class MainWindow(QMainWindow):
         self._configure()
 
     def _can_train(self) -> bool:
-        return self._points.class_count >= 2
+        """Two classes at least, and a model with an output for each."""
+        labels = self._points.labels
+        return self._points.class_count >= 2 and self._settings.classes >= _classes_needed(labels)
 
     def _train(self) -> None:
         if not self._can_train():
@@ -336,19 +343,23 @@ class MainWindow(QMainWindow):
         if self._state == "training":
             return
         self._run_steps = self.controls.steps.value()
-        self._run_start_step = self._snapshot.step if self._snapshot else 0
         self.controls.show_progress(0, self._run_steps)
         self._rate_mark = None
-        self.worker.train(self._run_steps)
+        self._ticket += 1
+        self.worker.train(self._run_steps, self._ticket)
         self._update_state("training")
 
     def _step(self) -> None:
-        if self._state != "training" and self._can_train():
-            self.worker.step_once()
+        if self._state == "training" or not self._can_train():
+            return
+        if self._state == "idle":
+            self._ticket += 1
+            self._run_steps = 1
+        self.worker.step_once(self._ticket)
 
-    def _stop(self) -> None:
+    def _stop(self, reason: str = "stopped") -> None:
         if self._state != "idle":
-            self.worker.stop()
+            self.worker.stop(reason)
 
     def _pause_toggled(self, paused: bool) -> None:
         if self._state == "idle":
@@ -397,8 +408,8 @@ class MainWindow(QMainWindow):
             "accuracy –" if snapshot.accuracy is None else f"accuracy {snapshot.accuracy:.1%}"
         )
         self._show_speed(snapshot.step)
-        if self._state != "idle" and self._run_steps:
-            done = min(snapshot.step - self._run_start_step, self._run_steps)
+        if self._run_steps:
+            done = min(snapshot.step - snapshot.run_start_step, self._run_steps)
             self.controls.show_progress(done, self._run_steps)
         if snapshot.curve is not None:
             self.loss_plot.set_curve(*snapshot.curve)
@@ -431,9 +442,11 @@ class MainWindow(QMainWindow):
             self._status_labels["speed"].setText(f"{rate:,.0f} steps/s")
             self._rate_mark = (now, step)
 
-    def _run_finished(self, snapshot: Snapshot | None, reason: str) -> None:
+    def _run_finished(self, snapshot: Snapshot | None, reason: str, ticket: int) -> None:
         if snapshot is not None:
             self._render(snapshot)
+        if ticket != self._ticket:
+            return  # an earlier run, ended by the one now going
         self._update_state("idle")
         if reason == "finished":
             self._say(f"Trained to step {snapshot.step:,}.")
@@ -539,6 +552,9 @@ class MainWindow(QMainWindow):
         if self.worker.isRunning():
             self._save_settings()
             self.worker.shutdown()
+            for signal in (self.worker.snapshotReady, self.worker.trainingFinished,
+                           self.worker.failed):
+                signal.disconnect()  # anything still queued is for a window that is gone
             self.autosave.close()
         super().closeEvent(event)
 

@@ -3,8 +3,9 @@
 Every engine call happens on this thread; the GUI sends commands and gets Snapshots back.
 Pacing, measured on this stack: a Python thread running tiny numpy ops starves the GUI of
 the GIL, so the worker trains in ~2 ms slices and yields between them, sends at most one
-snapshot per ~33 ms, and after sending one waits until the GUI says it has painted it. At
-most one snapshot is ever in flight, so nothing queues up however fast training runs.
+snapshot per ~33 ms, and after sending one waits until the GUI says it has painted it (or
+0.25 s, should the GUI be stuck). So nothing queues up however fast training runs; the only
+other snapshots are the few that answer a user's command.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class TrainingWorker(QThread):
     """A long-lived thread with a command queue; see the module docstring for the pacing."""
 
     snapshotReady = Signal(object)  # Snapshot, while training or after a command
-    runFinished = Signal(object, str)  # the final Snapshot and why the run ended
+    # The final Snapshot, why the run ended, and the ticket the GUI gave the run when it
+    # started it, so a late signal from an earlier run is recognisable as such.
+    trainingFinished = Signal(object, str, int)
     failed = Signal(str)  # an unexpected error, with its traceback
 
     def __init__(self, parent=None) -> None:
@@ -59,6 +62,7 @@ class TrainingWorker(QThread):
         self._alive = True
         self._view: Rect | None = None
         self._points: tuple[np.ndarray, np.ndarray] | None = None
+        self._ticket = 0
 
     # --- called from the GUI thread -------------------------------------------------------
     def configure(self, config: RunConfig) -> None:
@@ -77,12 +81,13 @@ class TrainingWorker(QThread):
         """Where the decision grid should be evaluated (None: no grid wanted)."""
         self._post(lambda: self._set_view(rect))
 
-    def train(self, steps: int) -> None:
-        self._post(lambda: self._start(steps))
+    def train(self, steps: int, ticket: int) -> None:
+        """Start a run of `steps` steps; its trainingFinished carries `ticket`."""
+        self._post(lambda: self._start(steps, ticket))
 
-    def step_once(self) -> None:
+    def step_once(self, ticket: int) -> None:
         """Exactly one step; a paused run stays paused (and one step nearer its end)."""
-        self._post(self._step_once)
+        self._post(lambda: self._step_once(ticket))
 
     def pause(self) -> None:
         self._post(self._pause)
@@ -90,8 +95,9 @@ class TrainingWorker(QThread):
     def resume(self) -> None:
         self._post(lambda: setattr(self, "_paused", False))
 
-    def stop(self) -> None:
-        self._post(lambda: self._finish("stopped") if self._remaining else None)
+    def stop(self, reason: str = "stopped") -> None:
+        """End the current run, if any, with this reason."""
+        self._post(lambda: self._finish(reason) if self._remaining else None)
 
     def painted(self) -> None:
         """The GUI has shown the last snapshot: the worker may send the next."""
@@ -163,7 +169,7 @@ class TrainingWorker(QThread):
         self._remaining = 0
         self._paused = False
         if self._run is not None:
-            self.runFinished.emit(self._snapshot(), reason)
+            self.trainingFinished.emit(self._snapshot(), reason, self._ticket)
 
     def _fail(self) -> None:
         self._remaining = 0
@@ -171,8 +177,8 @@ class TrainingWorker(QThread):
         self.failed.emit(traceback.format_exc())
 
     def _configure(self, config: RunConfig) -> None:
-        self._remaining = 0
-        self._paused = False
+        if self._remaining:
+            self._finish("stopped")
         self._run = TrainingRun(
             config.settings, config.optimizer, config.learning_rate, config.weights, config.step
         )
@@ -186,11 +192,11 @@ class TrainingWorker(QThread):
             return
         try:
             self._run.set_points(xy, labels)
-        except ValueError as error:  # more classes than the model has
-            if self._remaining:
-                self._finish(f"paused: {error}")
-            return
-        if not self._remaining:
+        except ValueError:  # more classes than the model has: the GUI rebuilds the model
+            self._run.set_points(np.empty((0, 2)), np.empty(0, dtype=np.int64))
+        if self._remaining and not self._run.point_count:
+            self._finish("stopped: there are no points to train on")
+        elif not self._remaining or self._paused:
             self._send(curve=False)
 
     def _set_learning_rate(self, learning_rate: float) -> None:
@@ -204,12 +210,12 @@ class TrainingWorker(QThread):
 
     def _set_view(self, rect: Rect | None) -> None:
         self._view = rect
-        if self._run is not None and not self._remaining:
+        if self._run is not None and (not self._remaining or self._paused):
             self._send(curve=False)
 
-    def _step_once(self) -> None:
+    def _step_once(self, ticket: int) -> None:
         if not (self._remaining and self._paused):
-            self._start(1)
+            self._start(1, ticket)
             return
         try:
             self._remaining -= self._run.train(1)
@@ -221,9 +227,14 @@ class TrainingWorker(QThread):
         else:
             self._finish("finished")
 
-    def _start(self, steps: int) -> None:
+    def _start(self, steps: int, ticket: int) -> None:
+        if self._remaining:
+            self._finish("stopped")
+        self._ticket = ticket
         if self._run is None or self._run.point_count == 0:
-            self.runFinished.emit(self._snapshot() if self._run else None, "no points to train on")
+            snapshot = self._snapshot() if self._run else None
+            self.trainingFinished.emit(snapshot, "no points to train on", ticket)
             return
+        self._run.run_start_step = self._run.step
         self._paused = False
         self._remaining = steps

@@ -100,7 +100,7 @@ class Model:
         self.graph = ts.Graph()
         with self.graph:
             self.x = ts.placeholder("x")
-            self.labels = ts.placeholder("labels")
+            self.one_hot = ts.placeholder("one_hot")
             self.variables = {name: ts.Variable(start[name], name) for name in start}
             activation = ACTIVATIONS[settings.activation]
             layer_count = len(settings.layers) - 1
@@ -110,7 +110,7 @@ class Model:
                 if i < layer_count:
                     h = activation(h)
             self.probabilities = ts.softmax(h, name="probabilities")
-            self.loss = ts.softmax_cross_entropy(h, self.labels, name="loss")
+            self.loss = ts.softmax_cross_entropy(h, self.one_hot, name="loss")
 
     def current_weights(self) -> dict[str, np.ndarray]:
         """Copies of the variables' values, safe to hand to another thread."""

@@ -42,6 +42,7 @@ class Snapshot:
     settings: ModelSettings
     optimizer: str
     learning_rate: float
+    run_start_step: int = 0  # where the current Train or Step began, for "step k of N"
     curve: tuple[np.ndarray, np.ndarray] | None = None
     grid: Grid | None = None
     created: float = field(default_factory=time.perf_counter)  # to measure how stale it is
@@ -83,7 +84,9 @@ class TrainingRun:
         self._feed: dict = {}
         self._labels = np.zeros(0, dtype=np.int64)
         self.step = step
+        self.run_start_step = step
         self.history = LossHistory()
+        self._history_start = step  # the history numbers its entries from 1
         self._last_good = (step, self.model.current_weights())
 
     @property
@@ -109,8 +112,9 @@ class TrainingRun:
             )
         one_hot = np.zeros((labels.size, self.settings.classes))
         one_hot[np.arange(labels.size), labels] = 1.0
-        self._feed = {self.model.x: np.asarray(xy, dtype=np.float64), self.model.labels: one_hot}
+        self._feed = {self.model.x: np.asarray(xy, dtype=np.float64), self.model.one_hot: one_hot}
         self._labels = labels
+        self.model.loss.probabilities = None  # the accuracy of old points says nothing now
 
     @property
     def point_count(self) -> int:
@@ -157,7 +161,9 @@ class TrainingRun:
 
     def snapshot(self, curve: bool = True, grid_rect: Rect | None = None) -> Snapshot:
         """Copies of the run's state; the loss curve and decision grid only when asked."""
-        weights = self.model.current_weights()
+        weights = self.model.current_weights()  # private copies, shared with the snapshot
+        for array in weights.values():
+            array.flags.writeable = False
         if all(np.isfinite(w).all() for w in weights.values()):
             self._last_good = (self.step, weights)
         grid = None
@@ -169,13 +175,18 @@ class TrainingRun:
             step=self.step,
             loss=self.history.last,
             accuracy=self.accuracy(),
-            weights={k: v.copy() for k, v in weights.items()},
+            weights=weights,
             settings=self.settings,
             optimizer=self.optimizer_name,
             learning_rate=self.learning_rate,
-            curve=self.history.curve() if curve else None,
+            run_start_step=self.run_start_step,
+            curve=self._curve() if curve else None,
             grid=grid,
         )
+
+    def _curve(self) -> tuple[np.ndarray, np.ndarray]:
+        steps, losses = self.history.curve()
+        return steps + self._history_start, losses
 
     def accuracy(self) -> float | None:
         """Share of points classified right by the last forward pass (before its update)."""

@@ -35,7 +35,7 @@ WORKLOADS = {
     "W2 MLP 8,8 tanh, 1k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 1_000),
     "W3 MLP 8,8 tanh, 10k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 10_000),
 }
-BIG = 10**9  # "forever", within the progress bar's int32 range
+BIG = 10**9
 
 
 def points(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -85,9 +85,8 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
 
     timer.timeout.connect(tick)
     start_step = window._snapshot.step if window._snapshot else 0
-    window._run_steps = BIG
-    window.worker.train(BIG)
-    window._update_state("training")
+    window.controls.steps.setValue(window.controls.steps.maximum())  # more than 10 s needs
+    window._train()
     started = time.perf_counter()
     timer.start()
     spin(app, seconds)
@@ -126,9 +125,8 @@ def long_run(app, window: MainWindow, seconds: float) -> None:
     window.worker.configure(RunConfig(ModelSettings(), "gradient_descent", 0.1))
     spin(app, 0.5)
     rss_before = rss_mb()
-    window._run_steps = 1_000_000
-    window.worker.train(1_000_000)
-    window._update_state("training")
+    window.controls.steps.setValue(1_000_000)
+    window._train()
     done = []
     window.trainingFinished.connect(lambda reason: done.append(reason))
     deadline = time.perf_counter() + seconds

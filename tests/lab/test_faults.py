@@ -1,5 +1,6 @@
 """Nothing lost, nothing crashes: diverging runs, worker errors, hammered buttons, bad data."""
 
+import re
 import threading
 import time
 
@@ -40,12 +41,13 @@ def test_a_diverging_run_stops_rolls_back_and_suggests_a_smaller_rate(qtbot, win
     xy, labels = window.points()
     window._points.replace(xy * 1e306, labels)  # finite points whose logits overflow
     qtbot.waitUntil(lambda: window.worker._run.point_count == 100, timeout=5000)
-    before = window._snapshot
+    shown = {window._snapshot.step: window._snapshot.weights}
+    window.worker.snapshotReady.connect(lambda s: shown.setdefault(s.step, s.weights))
     reason = finish(qtbot, window, window._train)
     assert "smaller learning rate" in reason
+    good_step = int(re.search(r"back to those of step (\d+)", reason).group(1))
     after = window._snapshot
-    assert f"back to those of step {before.step}" in reason
-    for name, value in before.weights.items():
+    for name, value in shown[good_step].items():  # the last finite snapshot's weights
         assert np.array_equal(after.weights[name], value)
         assert np.isfinite(after.weights[name]).all()
     assert window._state == "idle"
@@ -152,3 +154,25 @@ def test_a_hundred_thousand_points_generate_draw_and_train(qtbot, window, capsys
     assert window.worker._run.point_count == 100_000
     with capsys.disabled():
         print(f"\n100,000 points: generate+draw {shown * 1000:.0f} ms, 20 steps {trained:.2f} s")
+
+
+def test_clearing_the_points_mid_run_stops_it_with_a_reason(qtbot, window):
+    window.controls.steps.setValue(1_000_000)
+    window._train()
+    qtbot.waitUntil(lambda: window._snapshot.step > 10, timeout=10_000)
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS) as finished:
+        window._points.clear()
+    assert "no points" in finished.args[0]
+    assert not any(box.windowTitle() == "Training failed" for box in alerts(window))
+    assert window._state == "idle" and not window.controls.trainButton.isEnabled()
+
+
+def test_a_late_finish_of_a_single_step_does_not_end_the_next_run(qtbot, window):
+    window._step()
+    window.controls.steps.setValue(1_000_000)
+    window._train()  # before the step's trainingFinished has arrived
+    qtbot.wait(300)
+    assert window._state == "training"
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS) as finished:
+        qtbot.mouseClick(window.controls.stopButton, Qt.MouseButton.LeftButton)
+    assert finished.args == ["stopped"]

@@ -289,3 +289,16 @@ def test_progress_reads_step_k_of_n(qtbot, window):
     bar = widget(window, "progress")
     assert bar.value() == bar.maximum() == 1200
     assert bar.text() == "step 1,200 of 1,200"
+
+
+def test_progress_and_loss_steps_count_from_an_imported_step(qtbot, window, tmp_path):
+    train(qtbot, window, 120)
+    path = tmp_path / "w.npz"
+    window.export_weights(path)
+    window.import_weights(path)
+    train(qtbot, window, 30)
+    snapshot = window._snapshot
+    assert snapshot.step == 150
+    steps, _losses = snapshot.curve
+    assert steps[0] == 121 and steps[-1] == 150  # the imported run's own history
+    assert widget(window, "progress").text() == "step 30 of 30"

@@ -29,21 +29,21 @@ def test_snapshots_come_at_most_thirty_times_a_second(qtbot, worker):
         worker.painted()
 
     worker.snapshotReady.connect(painted)
-    worker.train(10**9)
+    worker.train(10**9, ticket=1)
     qtbot.wait(1500)
-    with qtbot.waitSignal(worker.runFinished, timeout=5000) as finished:
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000) as finished:
         worker.stop()
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(arrivals) >= 10
     assert min(gaps) >= SNAPSHOT_INTERVAL * 0.9
-    snapshot, reason = finished.args
-    assert reason == "stopped" and snapshot.step > 0
+    snapshot, reason, ticket = finished.args
+    assert reason == "stopped" and snapshot.step > 0 and ticket == 1
 
 
 def test_no_new_snapshot_is_sent_until_the_last_one_was_painted(qtbot, worker):
     arrivals = []
     worker.snapshotReady.connect(lambda s: arrivals.append(time.perf_counter()))
-    worker.train(10**9)
+    worker.train(10**9, ticket=1)
     qtbot.wait(1000)  # never acknowledged: the worker waits PAINT_TIMEOUT between sends
     worker.stop()
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
@@ -53,9 +53,9 @@ def test_no_new_snapshot_is_sent_until_the_last_one_was_painted(qtbot, worker):
 def test_the_final_snapshot_is_always_sent(qtbot, worker):
     worker.snapshotReady.connect(lambda s: worker.painted())
     for steps in (1, 7, 2500):
-        with qtbot.waitSignal(worker.runFinished, timeout=10_000) as finished:
-            worker.train(steps)
-        snapshot, reason = finished.args
+        with qtbot.waitSignal(worker.trainingFinished, timeout=10_000) as finished:
+            worker.train(steps, ticket=1)
+        snapshot, reason, _ticket = finished.args
         assert reason == "finished"
         assert snapshot.curve is not None and snapshot.curve[0][-1] == snapshot.step
 
@@ -64,7 +64,7 @@ def paused_run(qtbot, worker):
     """Start a long run, let it make progress, pause it: (shown steps, the paused snapshot)."""
     shown = []
     worker.snapshotReady.connect(lambda s: (shown.append(s.step), worker.painted()))
-    worker.train(10**9)
+    worker.train(10**9, ticket=1)
     qtbot.waitUntil(lambda: bool(shown) and shown[-1] > 0, timeout=5000)
     with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as paused:
         worker.pause()
@@ -77,16 +77,26 @@ def test_pause_holds_the_step_count(qtbot, worker):
     assert shown[-1] == paused.step
     worker.resume()
     qtbot.waitUntil(lambda: shown[-1] > paused.step, timeout=5000)
-    with qtbot.waitSignal(worker.runFinished, timeout=5000):
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
         worker.stop()
 
 
 def test_step_while_paused_takes_one_step_and_stays_paused(qtbot, worker):
     shown, paused = paused_run(qtbot, worker)
     with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as stepped:
-        worker.step_once()
+        worker.step_once(ticket=1)
     assert stepped.args[0].step == paused.step + 1
     qtbot.wait(200)
     assert shown[-1] == stepped.args[0].step  # still paused
-    with qtbot.waitSignal(worker.runFinished, timeout=5000):
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
+        worker.stop()
+
+
+def test_a_paused_run_redraws_when_the_view_changes(qtbot, worker):
+    _shown, paused = paused_run(qtbot, worker)
+    with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as redrawn:
+        worker.set_view((-1.0, -1.0, 1.0, 1.0))
+    assert redrawn.args[0].grid.rect == (-1.0, -1.0, 1.0, 1.0)
+    assert redrawn.args[0].step == paused.step
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
         worker.stop()

@@ -107,3 +107,13 @@ def test_exported_metadata_passes_the_file_validation(run, tmp_path):
     weights, metadata = files.load_weights(path)
     assert metadata["step"] == 10 and metadata["optimizer"] == "gradient_descent"
     assert np.array_equal(weights["W1"], snapshot.weights["W1"])
+
+
+def test_accuracy_is_unknown_until_new_points_have_been_through_a_step(run):
+    run.train(300)
+    assert run.accuracy() >= 0.95
+    xy, labels = tutorial_points()
+    run.set_points(xy, 1 - labels)
+    assert run.accuracy() is None
+    run.train(1)
+    assert run.accuracy() <= 0.05
