@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         layers = list(metadata["layers"])
         settings = ModelSettings(
             kind=metadata["model"],
-            hidden=tuple(layers[1:-1]) or (8, 8),
+            hidden=tuple(layers[1:-1]),
             activation=metadata["activation"],
             classes=metadata["classes"],
             seed=self.controls.initSeed.value(),

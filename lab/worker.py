@@ -21,8 +21,9 @@ import numpy as np
 from PySide6.QtCore import QThread, Signal
 from threadpoolctl import threadpool_limits
 
+from lab.core.boundary import Rect
 from lab.core.model import ModelSettings
-from lab.core.training import Diverged, Rect, Snapshot, TrainingRun
+from lab.core.training import Diverged, Snapshot, TrainingRun
 
 SLICE_SECONDS = 0.002
 SNAPSHOT_INTERVAL = 1 / 30

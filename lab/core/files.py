@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from lab.core.model import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS
+from lab.core.model import ACTIVATIONS, MAX_HIDDEN_UNITS, MODEL_KINDS, OPTIMIZERS, weight_shapes
 from lab.core.points import MAX_CLASSES, validate_points
 
 MAX_POINTS = 1_000_000
@@ -261,6 +261,12 @@ def _check_metadata(metadata: object) -> list[int]:
         "a list of sizes >= 1 from 2 (inputs) to 'classes' (outputs)",
     )
     need(model != "perceptron" or len(layers) == 2, "layers", "[2, classes] for a perceptron")
+    need(
+        model != "mlp"
+        or (len(layers) >= 3 and all(size <= MAX_HIDDEN_UNITS for size in layers[1:-1])),
+        "layers",
+        f"[2, hidden sizes up to {MAX_HIDDEN_UNITS}, ..., classes] for an MLP",
+    )
     colors = metadata["class_colors"]
     need(
         isinstance(colors, list)
@@ -285,20 +291,12 @@ def _check_metadata(metadata: object) -> list[int]:
     return layers
 
 
-def _weight_shapes(layers: list[int]) -> dict[str, tuple[int, ...]]:
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i in range(1, len(layers)):
-        shapes[f"W{i}"] = (layers[i - 1], layers[i])
-        shapes[f"b{i}"] = (layers[i],)
-    return shapes
-
-
 def validate_weights(weights: Mapping[str, np.ndarray], metadata: Mapping[str, object]) -> None:
     """Raise ValueError saying what is wrong unless weights and metadata form a valid model.
 
     Used by both loaders and by the app before export, so nothing invalid is written or read.
     """
-    shapes = _weight_shapes(_check_metadata(metadata))
+    shapes = weight_shapes(_check_metadata(metadata))
     if not isinstance(weights, Mapping):
         raise ValueError("weights must map names to arrays")
     for key in weights:
@@ -332,7 +330,7 @@ def save_weights(
     validate_weights(weights, metadata)
     ordered = {
         key: np.asarray(weights[key], dtype=np.float64)
-        for key in _weight_shapes(metadata["layers"])
+        for key in weight_shapes(metadata["layers"])
     }
     # Serialise before opening the file, so unserialisable metadata fails as itself.
     if kind == ".npz":

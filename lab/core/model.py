@@ -42,6 +42,8 @@ class ModelSettings:
             raise ValueError(f"a model needs 2 to 4 classes, not {self.classes}")
         if self.kind == "mlp" and not self.hidden:
             raise ValueError("an MLP needs at least one hidden layer")
+        if not all(1 <= size <= MAX_HIDDEN_UNITS for size in self.hidden):
+            raise ValueError(f"hidden layer sizes must be 1 to {MAX_HIDDEN_UNITS}")
 
     @property
     def layers(self) -> list[int]:
@@ -65,9 +67,13 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def weight_names(layer_count: int) -> list[str]:
-    """W1, b1, ..., WL, bL: the names used in the graph, the weights view and the files."""
-    return [name for i in range(1, layer_count + 1) for name in (f"W{i}", f"b{i}")]
+def weight_shapes(layers: list[int]) -> dict[str, tuple[int, ...]]:
+    """W1, b1, ..., WL, bL and their shapes: the names of the graph's variables and the files'."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layers), start=1):
+        shapes[f"W{i}"] = (fan_in, fan_out)
+        shapes[f"b{i}"] = (fan_out,)
+    return shapes
 
 
 def initial_weights(settings: ModelSettings) -> dict[str, np.ndarray]:
@@ -77,17 +83,14 @@ def initial_weights(settings: ModelSettings) -> dict[str, np.ndarray]:
     Glorot scaling and zero biases so tanh/sigmoid units start out of saturation.
     """
     rng = np.random.default_rng(settings.seed)
-    sizes = settings.layers
     weights: dict[str, np.ndarray] = {}
-    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes), start=1):
+    for name, shape in weight_shapes(settings.layers).items():
         if settings.kind == "perceptron":
-            weights[f"W{i}"] = rng.standard_normal((fan_in, fan_out))
-            weights[f"b{i}"] = rng.standard_normal(fan_out)
+            weights[name] = rng.standard_normal(shape)
+        elif name.startswith("W"):
+            weights[name] = rng.standard_normal(shape) * np.sqrt(2.0 / sum(shape))
         else:
-            weights[f"W{i}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(
-                2.0 / (fan_in + fan_out)
-            )
-            weights[f"b{i}"] = np.zeros(fan_out)
+            weights[name] = np.zeros(shape)
     return weights
 
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import engine as ts
-from lab.core.boundary import grid_points
+from lab.core.boundary import Rect, grid_points
 from lab.core.colors import CLASS_COLORS
 from lab.core.files import WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION
 from lab.core.loss_history import LossHistory
 from lab.core.model import OPTIMIZERS, Model, ModelSettings
 
-Rect = tuple[float, float, float, float]
 GRID_SIZE = 96
 
 

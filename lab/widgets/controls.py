@@ -188,7 +188,7 @@ class Controls(QWidget):
         hidden = parse_hidden(self.hiddenLayers.text()) if kind == "mlp" else ()
         return ModelSettings(
             kind=kind,
-            hidden=hidden or (8, 8),
+            hidden=hidden,
             activation=self.activation.currentData(),
             classes=classes,
             seed=self.initSeed.value(),
@@ -200,7 +200,8 @@ class Controls(QWidget):
         for widget in widgets:
             widget.blockSignals(True)
         self.modelKind.setCurrentIndex(self.modelKind.findData(settings.kind))
-        self.hiddenLayers.setText(",".join(map(str, settings.hidden)))
+        if settings.hidden:  # a perceptron leaves the MLP's last sizes in place
+            self.hiddenLayers.setText(",".join(map(str, settings.hidden)))
         self.activation.setCurrentIndex(self.activation.findData(settings.activation))
         self.initSeed.setValue(settings.seed)
         self.optimizer.setCurrentIndex(self.optimizer.findData(optimizer))

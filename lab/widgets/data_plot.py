@@ -12,10 +12,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsItem, QWidget
 
+from lab.core.boundary import Rect
 from lab.core.colors import CLASS_COLORS
 from lab.widgets.plot_style import style_axes
-
-Rect = tuple[float, float, float, float]
 
 _POINT_SIZE = 7  # diameter in screen pixels, independent of zoom
 _DEFAULT_RANGE = (-1.0, 1.0)

@@ -392,6 +392,13 @@ def test_validate_weights_rejects_bad_metadata(changes, message):
         validate_weights(weights_for([2, 8, 5, 3]), metadata)
 
 
+@pytest.mark.parametrize("layers", [[2, 3], [2, 5000, 3]])
+def test_an_mlp_needs_hidden_layers_the_app_can_build(layers):
+    metadata = mutated({"layers": layers})
+    with pytest.raises(ValueError, match=r"for an MLP"):
+        validate_weights(weights_for(layers), metadata)
+
+
 def test_perceptron_must_have_no_hidden_layers():
     metadata = mutated({"layers": [2, 4, 3]}, model="perceptron")
     with pytest.raises(ValueError, match=r"perceptron"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import engine as ts
-from lab.core.model import Model, ModelSettings, initial_weights, parse_hidden, weight_names
+from lab.core.model import Model, ModelSettings, initial_weights, parse_hidden, weight_shapes
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,7 @@ def test_layers_and_names_follow_the_settings():
     assert ModelSettings().layers == [2, 2]
     mlp = ModelSettings("mlp", (8, 4), "relu", classes=3)
     assert mlp.layers == [2, 8, 4, 3]
-    assert weight_names(3) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    assert list(weight_shapes(mlp.layers)) == ["W1", "b1", "W2", "b2", "W3", "b3"]
     shapes = {k: v.shape for k, v in initial_weights(mlp).items()}
     assert shapes == {"W1": (2, 8), "b1": (8,), "W2": (8, 4), "b2": (4,), "W3": (4, 3), "b3": (3,)}
 
