@@ -147,7 +147,7 @@ class Variable(Node):
     def __init__(self, initial_value: Any = None, name: str | None = None) -> None:
         graph = get_default_graph()
         super().__init__(name, graph)
-        self.value = None if initial_value is None else _as_float_array(initial_value)
+        self.value = initial_value
         graph.variables.append(self)
 
     # `output` is the plain attribute the session reads every step; `value` is the tutorial's name.
@@ -157,7 +157,8 @@ class Variable(Node):
 
     @value.setter
     def value(self, value: Any) -> None:
-        self.output = value
+        """A private float copy: optimizers update it in place."""
+        self.output = None if value is None else _as_float_array(value)
 
 
 class constant(Node):

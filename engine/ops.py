@@ -418,18 +418,23 @@ class softmax(Operation):
         super().__init__([a], name)
 
     def compute(self, a_value: Any) -> Any:
-        a = a_value
-        if type(a) is not np.ndarray or a.dtype.kind != "f":
-            a = np.asarray(a, dtype=np.float64)
-        shifted = a - _row_max(a)
-        e = np.exp(shifted)
-        total = _sum(e, -1, keepdims=True)
+        e, total, shifted = _exp_shifted(a_value)
         if self._feeds_log:
             shifted -= np.log(total)
             self._log_parts = (np.exp(shifted, out=e), shifted)
             return e
         e /= total
         return e
+
+
+def _exp_shifted(logits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(e^(z - max z), its row sums, z - max z) over the last axis: the stable softmax parts."""
+    z = logits
+    if type(z) is not np.ndarray or z.dtype.kind != "f":
+        z = np.asarray(z, dtype=np.float64)
+    shifted = z - _row_max(z)
+    e = np.exp(shifted)
+    return e, _sum(e, -1, keepdims=True), shifted
 
 
 @RegisterGradient("softmax")
@@ -521,12 +526,9 @@ class softmax_cross_entropy(Operation):
         labels = np.asarray(labels)
         if np.shape(logits) != labels.shape:
             raise _shape_error(self, "compare logits and labels of", logits, labels)
-        shifted = logits - _row_max(np.asarray(logits))
-        e = np.exp(shifted)
-        total = _sum(e, -1, keepdims=True)
-        log_total = np.log(total)
+        e, total, shifted = _exp_shifted(logits)
         e /= total
-        shifted -= log_total
+        shifted -= np.log(total)
         self.probabilities, self.log_probabilities = e, shifted
         rows = shifted.shape[0] if shifted.ndim > 1 else 1
         return 0.0 - np.vdot(labels, shifted) / rows  # 0.0 - x: a perfect fit is 0.0, not -0.0

@@ -132,3 +132,13 @@ def test_matmul_operator_with_nodes_and_arrays_on_either_side():
         assert type(node) is ops.matmul
         np.testing.assert_array_equal(ts.Session().run(node), m @ m)
     assert nodes[2].input_nodes[1] is a
+
+
+def test_assigning_a_variable_keeps_a_private_float_copy():
+    with ts.Graph().as_default():
+        w = ts.Variable([1.0])
+        mine = np.array([3, 4])
+        w.value = mine
+        assert w.value.dtype.kind == "f"
+        w.value -= 1.5  # an integer array could not take this in place
+        assert mine.tolist() == [3, 4]

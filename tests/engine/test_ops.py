@@ -239,3 +239,12 @@ def test_softmax_and_its_log_accept_integer_logits():
     expected = np.exp([1, 2, 3]) / np.exp([1, 2, 3]).sum()
     np.testing.assert_allclose(p_value, [expected, [1 / 3] * 3], rtol=1e-12)
     np.testing.assert_allclose(log_p_value, np.log(p_value), rtol=1e-12)
+
+
+def test_softmax_cross_entropy_accepts_integer_logits():
+    with ts.Graph().as_default():
+        z, c = ts.placeholder(), ts.placeholder()
+        loss = ts.softmax_cross_entropy(z, c)
+        got = ts.Session().run(loss, {z: np.array([[2, 0], [0, 3]]), c: [[1, 0], [0, 1]]})
+    expected = np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(-3.0))])
+    assert np.isclose(got, expected)
