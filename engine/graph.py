@@ -7,11 +7,14 @@ so anything derived from the wiring (execution plans, gradient plans) can be cac
 from __future__ import annotations
 
 import itertools
+import threading
 from typing import Any
 
 import numpy as np
 
-_default_graph: Graph | None = None
+# Each thread has its own default graph, as in TensorFlow 1: a worker thread building its
+# model cannot drop nodes into a graph another thread is building.
+_thread = threading.local()
 
 
 class Graph:
@@ -31,19 +34,17 @@ class Graph:
         Works bare, as the tutorial writes it, and as `with Graph().as_default() as g:`,
         which restores the previous default graph on exit.
         """
-        global _default_graph
-        self._previous_defaults.append(_default_graph)
-        _default_graph = self
+        self._previous_defaults.append(getattr(_thread, "graph", None))
+        _thread.graph = self
         return self
 
     def __enter__(self) -> Graph:
-        if _default_graph is not self:
+        if getattr(_thread, "graph", None) is not self:
             self.as_default()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _default_graph
-        _default_graph = self._previous_defaults.pop() if self._previous_defaults else None
+        _thread.graph = self._previous_defaults.pop() if self._previous_defaults else None
 
     def _unique_name(self, kind: str) -> str:
         counter = self._counters.setdefault(kind, itertools.count())
@@ -58,10 +59,10 @@ class Graph:
 
 def get_default_graph() -> Graph:
     """The graph new nodes go into; one is created on first use."""
-    global _default_graph
-    if _default_graph is None:
-        _default_graph = Graph()
-    return _default_graph
+    graph = getattr(_thread, "graph", None)
+    if graph is None:
+        graph = _thread.graph = Graph()
+    return graph
 
 
 class Node:

@@ -85,6 +85,7 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
             os.fsync(temp.fileno())
         os.chmod(temp_name, mode)
         os.replace(temp_name, path)
+        _sync_folder(path.parent)
     except BaseException as exc:
         if temp_name is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -94,6 +95,15 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
         if isinstance(exc, OSError):
             raise OSError(exc.errno, f"Could not save {path.name}: {exc.strerror or exc}") from exc
         raise OSError(f"Could not save {path.name}: {exc}") from exc
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable, so a power cut cannot bring the old file back."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _read_limited(path: Path, limit: int) -> bytes:

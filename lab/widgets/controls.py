@@ -105,7 +105,7 @@ class Controls(QWidget):
         )
         hint.setWordWrap(True)
         hint.setObjectName("clickHint")
-        form.addRow("Points", self.datasetKind)
+        form.addRow("Dataset", self.datasetKind)
         form.addRow("Count", self.pointCount)
         form.addRow("Noise", self.noise)
         form.addRow("Seed", self.dataSeed)

@@ -1,4 +1,4 @@
-"""The model's parameters as numbers, so a learner can watch individual weights move.
+"""The model's weights and biases as numbers, so a learner can watch individual weights move.
 
 Each array is a small table backed by a model that only holds the latest values; an update
 swaps the array and tells the view everything changed, so the cost of an update does not
@@ -34,7 +34,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 
 def _as_table(values: np.ndarray) -> np.ndarray:
-    """2-D float view of a parameter: biases become one row, higher ranks are flattened."""
+    """2-D float view of a weight array: biases become one row, higher ranks are flattened."""
     array = np.array(values, dtype=np.float64)  # a copy: the trainer keeps mutating its own
     if array.ndim > 2:
         return array.reshape(array.shape[0], -1)
@@ -164,7 +164,7 @@ class _ArrayTable(QTableView):
 
 
 class WeightsView(QWidget):
-    """Every parameter array of the current model, titled and stacked in a scrollable panel.
+    """Every weight and bias array of the current model, titled and stacked in a scrollable panel.
 
     Same names and shapes as last time: values are swapped in place. Anything else means
     a new model, and the tables are rebuilt. The table for array ``name`` has the object
@@ -192,7 +192,7 @@ class WeightsView(QWidget):
         layout.addWidget(scroll)
 
     def show_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Show the given parameters, e.g. {"W1": (2, 16), "b1": (16,), ...}."""
+        """Show the given weights, e.g. {"W1": (2, 16), "b1": (16,), ...}."""
         shapes = {name: np.shape(values) for name, values in weights.items()}
         if shapes != self._shapes:
             self._rebuild(weights)
@@ -201,7 +201,7 @@ class WeightsView(QWidget):
             self._tables[name].set_values(_as_table(values))
 
     def clear(self) -> None:
-        """Show no parameters (no model)."""
+        """Show no weights (no model)."""
         self._rebuild({})
 
     def _rebuild(self, weights: dict[str, np.ndarray]) -> None:

@@ -14,4 +14,4 @@ def own_registry(monkeypatch):
 @pytest.fixture
 def fresh_default(monkeypatch):
     """Start with no default graph, and put back whatever was there afterwards."""
-    monkeypatch.setattr(graph, "_default_graph", None)
+    monkeypatch.setattr(graph._thread, "graph", None, raising=False)

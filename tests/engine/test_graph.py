@@ -142,3 +142,15 @@ def test_assigning_a_variable_keeps_a_private_float_copy():
         assert w.value.dtype.kind == "f"
         w.value -= 1.5  # an integer array could not take this in place
         assert mine.tolist() == [3, 4]
+
+
+def test_each_thread_has_its_own_default_graph():
+    import threading
+
+    main = ts.Graph().as_default()
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(ts.get_default_graph()))
+    worker.start()
+    worker.join()
+    assert seen[0] is not main
+    assert ts.get_default_graph() is main
