@@ -159,7 +159,7 @@ class TrainingWorker(QThread):
                     self._painted.set()  # a busy GUI must not stop the run's snapshots for good
 
     def _send(self, curve: bool = True) -> None:
-        """A snapshot outside the paced loop: after a command, when nothing is training."""
+        """A snapshot outside the paced loop: answering a command while idle or paused."""
         self.snapshotReady.emit(self._snapshot(curve))
 
     def _snapshot(self, curve: bool = True, grid: bool = True) -> Snapshot:
