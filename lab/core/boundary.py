@@ -45,6 +45,12 @@ def separating_segments(
     """
     W = np.asarray(W, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if not (np.isfinite(W).all() and np.isfinite(b).all()):
+        return []
+    # Scaling W and b together moves no boundary, and keeps a diverging run's huge weights
+    # from overflowing below.
+    scale = max(float(np.abs(W).max(initial=0.0)), float(np.abs(b).max(initial=0.0)), 1e-300)
+    W, b = W / scale, b / scale
     k = W.shape[1]
     x0, x1 = sorted((float(rect[0]), float(rect[2])))
     y0, y1 = sorted((float(rect[1]), float(rect[3])))

@@ -4,16 +4,20 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QWidget
 
+from lab.core.plot_range import Range, steady_range
 from lab.widgets.plot_style import style_axes
 
 _MARGIN = 6
+_GROWTH = 0.5  # room to the right for the steps still to come, as a share of those shown
+_PADDING = 0.02  # keeps a curve on a range's edge clear of the frame
 
 
 class LossPlot(pg.PlotWidget):
     """Draws the curve it is handed (e.g. ``LossHistory.curve()``); it keeps no history.
 
     The "Log y" box sits on the plot itself so the window can place this one widget
-    anywhere; late training is only readable on a log scale.
+    anywhere; late training is only readable on a log scale. The view always shows the
+    whole curve, on steady round-number axes (lab.core.plot_range), so it is not zoomable.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -26,8 +30,15 @@ class LossPlot(pg.PlotWidget):
         item.setLabel("bottom", "step")
         item.setLabel("left", "loss")
         style_axes(item)
-        item.vb.setLimits(xMin=0)
-        self._curve = item.plot(pen=pg.mkPen("#0072B2", width=1.5), clipToView=True)
+        item.hideButtons()
+        view = item.vb
+        view.setMouseEnabled(x=False, y=False)
+        view.disableAutoRange()
+        # A 1 px pen draws as one polyline, twice as fast as the segments of a wider one.
+        self._curve = item.plot(pen=pg.mkPen("#0072B2", width=1), clipToView=True)
+        self._data = (np.empty(0), np.empty(0))
+        self._x_range: Range | None = None
+        self._y_range: Range | None = None
 
         self.log_y_checkbox = QCheckBox("Log y", self)
         self.log_y_checkbox.setObjectName("lossLogY")
@@ -38,8 +49,10 @@ class LossPlot(pg.PlotWidget):
         self._place_checkbox()
 
     def set_curve(self, steps: np.ndarray, losses: np.ndarray) -> None:
-        """Replace the plotted curve."""
+        """Replace the plotted curve; the axes move only when it outgrows them."""
+        self._data = (steps, losses)
         self._curve.setData(x=steps, y=losses)
+        self._follow()
 
     def set_log_y(self, on: bool) -> None:
         """Switch the loss axis to log scale (same as ticking the box)."""
@@ -47,11 +60,34 @@ class LossPlot(pg.PlotWidget):
 
     def clear(self) -> None:
         """Empty the curve, e.g. when training restarts."""
-        self._curve.setData(x=np.empty(0), y=np.empty(0))
+        self.set_curve(np.empty(0), np.empty(0))
 
     def _apply_log_y(self, on: bool) -> None:
         # Non-positive losses map to NaN and are simply not drawn.
         self.plotItem.setLogMode(x=False, y=on)
+        self._y_range = None
+        self._follow()
+
+    def _follow(self) -> None:
+        """Fit the view to the curve now rather than while painting.
+
+        A range change during a paint moves the axes and asks for a second full paint.
+        """
+        steps, losses = self._data
+        if self.log_y_checkbox.isChecked():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                losses = np.log10(losses)
+        finite = np.isfinite(losses)
+        if not finite.any():
+            return
+        losses = losses[finite]
+        x_range = steady_range(self._x_range, float(steps[0]), float(steps[-1]), _GROWTH)
+        y_range = steady_range(self._y_range, float(losses.min()), float(losses.max()))
+        if (x_range, y_range) != (self._x_range, self._y_range):
+            self._x_range, self._y_range = x_range, y_range
+            view = self.plotItem.vb
+            view.setRange(xRange=x_range, yRange=y_range, padding=_PADDING)
+            view.updateMatrix()
 
     def _place_checkbox(self) -> None:
         """Keep the box in the top-right corner of the plotting area, clear of the axes."""

@@ -40,6 +40,22 @@ def test_two_classes_give_the_full_line_clipped_to_the_rect():
     np.testing.assert_allclose(sorted(ends[:, 1]), [-1.0, 2.0])
 
 
+def test_huge_weights_of_a_diverging_run_give_the_same_line_without_overflow():
+    W = np.array([[1.0, -1.0], [0.0, 0.0]])
+    b = np.array([-0.5, 0.5])
+    with np.errstate(all="raise"):
+        ((_, _, huge),) = separating_segments(W * 1e300, b * 1e300, RECT)
+    ((_, _, plain),) = separating_segments(W, b, RECT)
+    np.testing.assert_allclose(huge, plain)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_non_finite_weights_have_no_boundary(bad):
+    W = np.array([[1.0, -1.0], [0.0, bad]])
+    with np.errstate(all="raise"):
+        assert separating_segments(W, np.zeros(2), RECT) == []
+
+
 def test_points_on_segments_tie_between_the_two_best_classes():
     rng = np.random.default_rng(3)
     for _ in range(20):
