@@ -382,15 +382,20 @@ class MainWindow(QMainWindow):
 
     # --- rendering snapshots ------------------------------------------------------------------
     def _show_snapshot(self, snapshot: Snapshot) -> None:
-        """Render, and tell the worker only once the paint this causes has happened.
+        """Render, and tell the worker once the paint this causes needs no more Python.
 
-        The worker waits meanwhile: pyqtgraph paints through many Python calls, and each one
-        would otherwise wait for the training thread to hand over the GIL.
+        The worker waits meanwhile: pyqtgraph paints through many Python calls (QPainter
+        calls from Python hold the GIL too), and each one would otherwise wait for the
+        training thread to hand over the GIL. A snapshot without curve or grid changes only
+        Qt's own labels, which repaint in C++ without the GIL: the worker may go on at once.
         """
         try:
             self._render(snapshot)
         finally:
-            QTimer.singleShot(0, self.worker.painted)
+            if snapshot.curve is None and snapshot.grid is None:
+                self.worker.painted()
+            else:
+                QTimer.singleShot(0, self.worker.painted)
 
     def _slow_views_due(self, snapshot: Snapshot) -> bool:
         """The data plot and the weights tables are the costliest paints (the worker waits for

@@ -24,6 +24,7 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, QStandardPaths, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
+from lab.app import create_app
 from lab.core.datasets import generate, tutorial_points
 from lab.core.model import ModelSettings
 from lab.core.training import Snapshot, TrainingRun
@@ -186,7 +187,7 @@ def main() -> None:
     parser.add_argument("--long-seconds", type=float, default=120.0)
     args = parser.parse_args()
     QStandardPaths.setTestModeEnabled(True)
-    app = QApplication.instance() or QApplication([])
+    app = create_app([])  # as `python -m lab` runs
     window = MainWindow()
     window.resize(1400, 860)
     window.show()

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 
 from lab.core import files
+from lab.core.training import TrainingRun
 from lab.window import MainWindow
 
 FINISH_MS = 30_000
@@ -302,3 +303,31 @@ def test_progress_and_loss_steps_count_from_an_imported_step(qtbot, window, tmp_
     steps, _losses = snapshot.curve
     assert steps[0] == 121 and steps[-1] == 150  # the imported run's own history
     assert widget(window, "progress").text() == "step 30 of 30"
+
+
+def test_the_worker_resumes_once_the_python_painting_is_done(qtbot, window, monkeypatch):
+    """Plots repaint through Python (and the GIL) and are acknowledged after their paint;
+    a snapshot that changes only labels is acknowledged at once, as Qt repaints those alone."""
+    loss_paints = []
+
+    class PaintSpy(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint:
+                loss_paints.append(True)
+            return False
+
+    spy = PaintSpy()
+    window.loss_plot.viewport().installEventFilter(spy)
+    acks = []
+    monkeypatch.setattr(window.worker, "painted", lambda: acks.append(len(loss_paints)))
+    run = TrainingRun(window._snapshot.settings)
+    run.set_points(*window.points())
+    run.train(5)
+
+    window._show_snapshot(run.snapshot(curve=False))
+    assert acks == [0]  # at once, before any event was processed
+
+    window._show_snapshot(run.snapshot(curve=True))
+    assert len(acks) == 1
+    qtbot.waitUntil(lambda: len(acks) == 2, timeout=2000)
+    assert acks[1] >= 1  # after the loss plot painted the new curve
