@@ -10,6 +10,7 @@ from lab.widgets.plot_style import style_axes
 _MARGIN = 6
 _GROWTH = 0.5  # room to the right for the steps still to come, as a share of those shown
 _PADDING = 0.02  # keeps a curve on a range's edge clear of the frame
+_EMPTY_STEPS = (0, 100)  # whole steps on the axis before there is a curve
 
 
 class LossPlot(pg.PlotWidget):
@@ -34,6 +35,7 @@ class LossPlot(pg.PlotWidget):
         view = item.vb
         view.setMouseEnabled(x=False, y=False)
         view.disableAutoRange()
+        view.setRange(xRange=_EMPTY_STEPS, yRange=(0, 1), padding=_PADDING)  # until a curve
         # A 1 px pen draws as one polyline, twice as fast as the segments of a wider one.
         self._curve = item.plot(pen=pg.mkPen("#0072B2", width=1), clipToView=True)
         self._data = (np.empty(0), np.empty(0))
