@@ -84,6 +84,18 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
         shown.append((time.perf_counter(), snapshot.created))
 
     window._render = render
+    # Snapshots emitted (counted on the worker thread) but not yet delivered to the GUI.
+    sent, delivered, queued = [], [], [0]
+
+    def count_sent(_snapshot):
+        sent.append(1)
+
+    def count_delivered(_snapshot):
+        delivered.append(1)
+
+    signal = window.worker.snapshotReady
+    signal.connect(count_sent, Qt.ConnectionType.DirectConnection)
+    signal.connect(count_delivered)
     ticks: list[list[float]] = []
     ages: list[float] = []
     timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=10)
@@ -93,6 +105,7 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
         ticks[-1].append(now)
         if shown:
             ages.append(now - shown[-1][1])
+        queued[0] = max(queued[0], len(sent) - len(delivered))
 
     timer.timeout.connect(tick)
     pause = window.controls.pauseButton
@@ -126,6 +139,8 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     wait_for(app, lambda: window._state == "idle")
     final = window._snapshot
     window._render = original
+    signal.disconnect(count_sent)
+    signal.disconnect(count_delivered)
     late = np.concatenate([np.diff(chunk) * 1000 - 10 for chunk in ticks])
     return {
         "rate": statistics.median(rates),
@@ -136,6 +151,7 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
         "late_max": float(late.max()) if len(late) else float("nan"),
         "shown_per_s": len(shown) / shown_time,
         "age_p99": percentile(np.array(ages) * 1000, 99),
+        "queued": queued[0],
         "final_shown": final.step == window.worker._run.step,
     }
 
@@ -196,7 +212,7 @@ def main() -> None:
           f"Qt platform {app.platformName()}; medians of {args.repeats} runs of "
           f"{args.seconds:g} s")
     header = (f"{'workload':26} {'app st/s':>9} {'headless':>9} {'ratio':>6} {'late p50':>8} "
-              f"{'p99':>6} {'max':>6} {'shown/s':>7} {'age p99':>7} final")
+              f"{'p99':>6} {'max':>6} {'shown/s':>7} {'age p99':>7} {'queued':>6} final")
     print(header)
     for name, (settings, kind, count) in WORKLOADS.items():
         xy, labels = points(kind, count)
@@ -209,8 +225,8 @@ def main() -> None:
         print(f"{name:26} {med('rate'):9,.0f} {med('headless'):9,.0f} "
               f"{med('ratio'):6.2f} {med('late_p50'):8.1f} {med('late_p99'):6.1f} "
               f"{med('late_max'):6.1f} {med('shown_per_s'):7.1f} {med('age_p99'):7.0f} "
-              f"{all(r['final_shown'] for r in rows)}")
-    print("(lateness and age in ms)")
+              f"{max(r['queued'] for r in rows):6d} {all(r['final_shown'] for r in rows)}")
+    print("(lateness and age in ms; queued: most snapshots ever waiting for the GUI)")
     long_run(app, window, args.long_seconds)
     window.close()
 
