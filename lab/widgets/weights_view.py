@@ -1,20 +1,20 @@
 """The model's weights and biases as numbers, so a learner can watch individual weights move.
 
-Each array is a small table backed by a model that only holds the latest values; an update
-swaps the array and tells the view everything changed, so the cost of an update does not
-grow with the layer size and only visible cells get formatted when Qt paints.
+Each array is a small table over a QStandardItemModel: an update writes the formatted
+numbers into Qt's own items, and Qt paints them in C++ without calling back into Python.
+That matters while training: a Python model or delegate is asked for every cell on every
+paint, each call needing the GIL the training thread holds, so a paint that needs no Python
+costs the training thread nothing.
 """
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor, QFontDatabase, QPainter
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFontDatabase, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
     QScrollArea,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
 POSITIVE_COLOR = QColor("#005AB5")
 NEGATIVE_COLOR = QColor("#DC3220")
 ZERO_COLOR = QColor("#666666")
+_SIGN_COLORS = {1: POSITIVE_COLOR, -1: NEGATIVE_COLOR, 0: ZERO_COLOR}
 
 _DECIMALS = 3
 _ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-_CELL_PADDING = 4  # pixels right of each number
-
-Index = QModelIndex | QPersistentModelIndex
+_CELL_PADDING = 8  # pixels beside each number: the item view's own text margins
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
 
 
 def _as_table(values: np.ndarray) -> np.ndarray:
@@ -49,71 +49,9 @@ def _width_chars(values: np.ndarray) -> int:
     return 1 + digits + 1 + _DECIMALS  # sign, integer part, point, decimals
 
 
-def _format(value: float) -> str:
-    return f"{value:+.{_DECIMALS}f}"
-
-
-def _sign_color(value: float) -> QColor:
-    if value > 0:
-        return POSITIVE_COLOR
-    return NEGATIVE_COLOR if value < 0 else ZERO_COLOR
-
-
-class _ArrayModel(QAbstractTableModel):
-    """Read-only table over one 2-D array, formatted on demand."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        super().__init__()
-        self._values = values
-
-    def rowCount(self, parent: Index | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else self._values.shape[0]
-
-    def columnCount(self, parent: Index | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else self._values.shape[1]
-
-    def set_values(self, values: np.ndarray) -> None:
-        self._values = values
-        last = self.index(values.shape[0] - 1, values.shape[1] - 1)
-        self.dataChanged.emit(
-            self.index(0, 0), last, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole]
-        )
-
-    def value(self, row: int, column: int) -> float:
-        return float(self._values[row, column])
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _format(self.value(index.row(), index.column()))
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return _sign_color(self.value(index.row(), index.column()))
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _ALIGN
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ):
-        if role == Qt.ItemDataRole.DisplayRole:
-            return str(section)
-        return None
-
-
-class _NumberDelegate(QStyledItemDelegate):
-    """Paints a cell as plain coloured text.
-
-    The styled default asks the model for half a dozen roles and lays the text out per
-    cell; drawing directly makes a repaint of a 2-16-16-2 network several times cheaper.
-    """
-
-    def __init__(self, model: _ArrayModel) -> None:
-        super().__init__()
-        self._model = model
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        value = self._model.value(index.row(), index.column())
-        painter.setPen(_sign_color(value))
-        painter.drawText(option.rect.adjusted(0, 0, -_CELL_PADDING, 0), _ALIGN, _format(value))
+def _signs(values: np.ndarray) -> np.ndarray:
+    """+1, -1 or 0 per value; NaN counts as 0 (grey)."""
+    return np.sign(np.nan_to_num(values, nan=0.0)).astype(np.int8)
 
 
 class _ArrayTable(QTableView):
@@ -122,10 +60,18 @@ class _ArrayTable(QTableView):
     def __init__(self, name: str, values: np.ndarray, is_row: bool) -> None:
         super().__init__()
         self.setObjectName(f"weights_{name}")
-        model = _ArrayModel(values)
-        self.setModel(model)
-        self._delegate = _NumberDelegate(model)
-        self.setItemDelegate(self._delegate)
+        rows, columns = values.shape
+        self._model = QStandardItemModel(rows, columns, self)
+        self._items: list[QStandardItem] = []
+        for row in range(rows):
+            for column in range(columns):
+                item = QStandardItem()
+                item.setTextAlignment(_ALIGN)
+                item.setEditable(False)
+                self._model.setItem(row, column, item)
+                self._items.append(item)
+        self._signs = np.full(values.size, 2, dtype=np.int8)  # no sign yet: colour them all
+        self.setModel(self._model)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
@@ -134,19 +80,37 @@ class _ArrayTable(QTableView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         metrics = self.fontMetrics()
         self._char_width = metrics.horizontalAdvance("0")
-        rows = self.verticalHeader()
-        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(metrics.height() + 4)
-        rows.setVisible(not is_row)
-        columns = self.horizontalHeader()
-        columns.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        columns.setMinimumSectionSize(1)
+        row_header = self.verticalHeader()
+        row_header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        row_header.setDefaultSectionSize(metrics.height() + 4)
+        row_header.setVisible(not is_row)
+        column_header = self.horizontalHeader()
+        column_header.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        column_header.setMinimumSectionSize(1)
+        # Qt numbers sections from 1; weight indices start at 0, as in numpy.
+        self._model.setVerticalHeaderLabels([str(i) for i in range(rows)])
+        self._model.setHorizontalHeaderLabels([str(i) for i in range(columns)])
         self._chars = 0
-        self._fit_columns(values)
+        self.set_values(values)
 
     def set_values(self, values: np.ndarray) -> None:
+        """Write the numbers into the items, then tell the view once, not per cell."""
         self._fit_columns(values)
-        self.model().set_values(values)
+        texts = [f"{value:+.{_DECIMALS}f}" for value in values.ravel().tolist()]
+        signs = _signs(values.ravel())
+        recoloured = np.flatnonzero(signs != self._signs)
+        self._signs = signs
+        items = self._items
+        self._model.blockSignals(True)
+        try:
+            for item, text in zip(items, texts, strict=True):
+                item.setText(text)
+            for i in recoloured:
+                items[i].setData(_SIGN_COLORS[int(signs[i])], _FOREGROUND)
+        finally:
+            self._model.blockSignals(False)
+        last = self._model.index(values.shape[0] - 1, values.shape[1] - 1)
+        self._model.dataChanged.emit(self._model.index(0, 0), last)
 
     def _fit_columns(self, values: np.ndarray) -> None:
         chars = _width_chars(values)
