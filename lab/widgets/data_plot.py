@@ -9,8 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QGraphicsItem, QWidget
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QWidget
 
 from lab.core.boundary import Rect
 from lab.core.colors import CLASS_COLORS
@@ -146,7 +146,10 @@ class DataPlot(pg.PlotWidget):
         item.autoBtn.clicked.connect(lambda _button: self.fit_view())
         style_axes(item)
 
-        self._regions = pg.ImageItem(axisOrder="row-major")
+        # Qt's own pixmap item: it paints without calling Python, unlike pg.ImageItem, whose
+        # paint converts the image in Python each time it changes (about 5 times a second).
+        self._regions = QGraphicsPixmapItem()
+        self._regions.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self._regions.setZValue(-10)
         self._regions.hide()
         item.addItem(self._regions, ignoreBounds=True)
@@ -199,8 +202,13 @@ class DataPlot(pg.PlotWidget):
     def set_regions(self, image_rgba: np.ndarray, rect: Rect) -> None:
         """Show an RGBA image (ny, nx, 4), row 0 at y0, stretched over rect behind the points."""
         x0, y0, x1, y1 = rect
-        self._regions.setImage(image_rgba, autoLevels=False)
-        self._regions.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        rows, columns = image_rgba.shape[:2]
+        pixels = np.ascontiguousarray(image_rgba, dtype=np.uint8)
+        image = QImage(pixels.data, columns, rows, 4 * columns, QImage.Format.Format_RGBA8888)
+        self._regions.setPixmap(QPixmap.fromImage(image))  # a copy: `pixels` may go
+        self._regions.setTransform(
+            QTransform((x1 - x0) / columns, 0.0, 0.0, (y1 - y0) / rows, x0, y0)
+        )
         self._regions.show()
 
     def clear_regions(self) -> None:
