@@ -382,29 +382,53 @@ class MainWindow(QMainWindow):
 
     # --- rendering snapshots ------------------------------------------------------------------
     def _show_snapshot(self, snapshot: Snapshot) -> None:
-        """Render, and tell the worker once the paint this causes needs no more Python.
+        """Show a snapshot from the worker; the worker waits until its plots are painted.
 
-        The worker waits meanwhile: pyqtgraph paints through many Python calls (QPainter
-        calls from Python hold the GIL too), and each one would otherwise wait for the
-        training thread to hand over the GIL. A snapshot without curve or grid changes only
-        Qt's own labels, which repaint in C++ without the GIL: the worker may go on at once.
+        pyqtgraph paints through many Python calls (QPainter calls from Python hold the GIL
+        too), and each one would otherwise wait for the training thread to hand over the
+        GIL, so the worker pauses for that paint. Labels, progress bar and weights tables
+        are Qt's own widgets, painted in C++ without the GIL: they are updated once the
+        worker is released, and their paint overlaps training.
         """
+        self._snapshot = snapshot
+        if snapshot.curve is None and snapshot.grid is None:  # nothing for the plots
+            self.worker.painted()
+            self._render_numbers(snapshot)
+            return
         try:
-            self._render(snapshot)
+            self._render_plots(snapshot)
         finally:
-            if snapshot.curve is None and snapshot.grid is None:
-                self.worker.painted()
-            else:
-                QTimer.singleShot(0, self.worker.painted)
+            QTimer.singleShot(0, lambda: self._plots_painted(snapshot))
+
+    def _plots_painted(self, snapshot: Snapshot) -> None:
+        self.worker.painted()
+        self._render_numbers(snapshot)
 
     def _slow_views_due(self, snapshot: Snapshot) -> bool:
-        """The data plot and the weights tables are the costliest paints (the worker waits for
-        them): they follow the grid's pace (~5 Hz), or the curve's when regions are off."""
+        """The data plot and the weights tables are the costliest views to update: they follow
+        the grid's pace (~5 Hz), or the curve's when regions are off."""
         regions_off = not self._regions_action.isChecked()
         return snapshot.grid is not None or (snapshot.curve is not None and regions_off)
 
     def _render(self, snapshot: Snapshot) -> None:
+        """Everything a snapshot shows, at once (outside the worker's paced loop)."""
         self._snapshot = snapshot
+        self._render_plots(snapshot)
+        self._render_numbers(snapshot)
+
+    def _render_plots(self, snapshot: Snapshot) -> None:
+        if snapshot.curve is not None:
+            self.loss_plot.set_curve(*snapshot.curve)
+        grid = snapshot.grid
+        if grid is not None:
+            self.data_plot.set_regions(
+                region_image(grid.probabilities, CLASS_COLORS, REGION_ALPHA), grid.rect
+            )
+        if self._slow_views_due(snapshot):
+            self._show_boundary(snapshot)
+
+    def _render_numbers(self, snapshot: Snapshot) -> None:
+        """Status labels, progress and weights tables (and the autosave that follows them)."""
         self.autosave.weights_changed(snapshot)
         labels = self._status_labels
         labels["step"].setText(f"step {snapshot.step:,}")
@@ -416,15 +440,7 @@ class MainWindow(QMainWindow):
         if self._run_steps:
             done = min(snapshot.step - snapshot.run_start_step, self._run_steps)
             self.controls.show_progress(done, self._run_steps)
-        if snapshot.curve is not None:
-            self.loss_plot.set_curve(*snapshot.curve)
-        grid = snapshot.grid
-        if grid is not None:
-            self.data_plot.set_regions(
-                region_image(grid.probabilities, CLASS_COLORS, REGION_ALPHA), grid.rect
-            )
         if self._slow_views_due(snapshot):
-            self._show_boundary(snapshot)
             self.weights_view.show_weights(snapshot.weights)
 
     def _show_boundary(self, snapshot: Snapshot) -> None:

@@ -77,13 +77,13 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     window.worker.configure(RunConfig(settings, "gradient_descent", 0.1))
     spin(app, 0.5)
     shown: list[tuple[float, float]] = []  # (shown at, created)
-    original = window._render
+    original = window._render_numbers  # the last part of showing a snapshot
 
     def render(snapshot):
         original(snapshot)
         shown.append((time.perf_counter(), snapshot.created))
 
-    window._render = render
+    window._render_numbers = render
     # Snapshots emitted (counted on the worker thread) but not yet delivered to the GUI.
     sent, delivered, queued = [], [], [0]
 
@@ -138,7 +138,7 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     window.worker.stop()
     wait_for(app, lambda: window._state == "idle")
     final = window._snapshot
-    window._render = original
+    window._render_numbers = original
     signal.disconnect(count_sent)
     signal.disconnect(count_delivered)
     late = np.concatenate([np.diff(chunk) * 1000 - 10 for chunk in ticks])

@@ -307,7 +307,9 @@ def test_progress_and_loss_steps_count_from_an_imported_step(qtbot, window, tmp_
 
 def test_the_worker_resumes_once_the_python_painting_is_done(qtbot, window, monkeypatch):
     """Plots repaint through Python (and the GIL) and are acknowledged after their paint;
-    a snapshot that changes only labels is acknowledged at once, as Qt repaints those alone."""
+    Qt's own widgets (labels, weights tables) need no Python to paint, so they are updated
+    only after the acknowledgement, and a snapshot that changes only those is acknowledged
+    at once."""
     loss_paints = []
 
     class PaintSpy(QObject):
@@ -318,16 +320,24 @@ def test_the_worker_resumes_once_the_python_painting_is_done(qtbot, window, monk
 
     spy = PaintSpy()
     window.loss_plot.viewport().installEventFilter(spy)
-    acks = []
-    monkeypatch.setattr(window.worker, "painted", lambda: acks.append(len(loss_paints)))
+    step_label = window._status_labels["step"]
+    acks = []  # (loss plot paints so far, step label) at each acknowledgement
+    monkeypatch.setattr(
+        window.worker, "painted", lambda: acks.append((len(loss_paints), step_label.text()))
+    )
     run = TrainingRun(window._snapshot.settings)
     run.set_points(*window.points())
     run.train(5)
 
     window._show_snapshot(run.snapshot(curve=False))
-    assert acks == [0]  # at once, before any event was processed
+    assert acks == [(0, "step 0")]  # at once, before any event was processed
+    assert step_label.text() == "step 5"
 
+    run.train(2)
     window._show_snapshot(run.snapshot(curve=True))
     assert len(acks) == 1
     qtbot.waitUntil(lambda: len(acks) == 2, timeout=2000)
-    assert acks[1] >= 1  # after the loss plot painted the new curve
+    paints, label = acks[1]
+    assert paints >= 1  # after the loss plot painted the new curve
+    assert label == "step 5"  # the labels follow the acknowledgement
+    assert step_label.text() == "step 7"
