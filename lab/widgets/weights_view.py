@@ -70,6 +70,7 @@ class _ArrayTable(QTableView):
                 item.setEditable(False)
                 self._model.setItem(row, column, item)
                 self._items.append(item)
+        self._texts = [""] * values.size  # nothing shown yet: write every cell
         self._signs = np.full(values.size, 2, dtype=np.int8)  # no sign yet: colour them all
         self.setModel(self._model)
         self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -94,17 +95,19 @@ class _ArrayTable(QTableView):
         self.set_values(values)
 
     def set_values(self, values: np.ndarray) -> None:
-        """Write the numbers into the items, then tell the view once, not per cell."""
+        """Write the numbers that changed into the items, then tell the view once."""
         self._fit_columns(values)
         texts = [f"{value:+.{_DECIMALS}f}" for value in values.ravel().tolist()]
         signs = _signs(values.ravel())
+        shown = self._texts
+        retexted = [i for i, text in enumerate(texts) if text != shown[i]]
         recoloured = np.flatnonzero(signs != self._signs)
-        self._signs = signs
+        self._texts, self._signs = texts, signs
         items = self._items
         self._model.blockSignals(True)
         try:
-            for item, text in zip(items, texts, strict=True):
-                item.setText(text)
+            for i in retexted:
+                items[i].setText(texts[i])
             for i in recoloured:
                 items[i].setData(_SIGN_COLORS[int(signs[i])], _FOREGROUND)
         finally:

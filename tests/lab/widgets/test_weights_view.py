@@ -155,3 +155,14 @@ def test_tables_paint_without_calling_python(qtbot, view):
         shown = table(view, name)
         assert type(shown.model()) is QStandardItemModel
         assert type(shown.itemDelegate()) is QStyledItemDelegate
+
+
+def test_a_partly_changed_array_shows_every_new_value(view):
+    W = np.array([[0.5, -0.25, 1.0]])
+    view.show_weights({"W": W})
+    view.show_weights({"W": np.array([[0.5, 0.25, 1.0]])})  # one number and one sign change
+    assert shown_text(view, "W") == [["+0.500", "+0.250", "+1.000"]]
+    assert shown_colour(view, "W", 0, 1) == POSITIVE_COLOR
+    view.show_weights({"W": W})
+    assert shown_text(view, "W") == [["+0.500", "-0.250", "+1.000"]]
+    assert shown_colour(view, "W", 0, 1) == NEGATIVE_COLOR
