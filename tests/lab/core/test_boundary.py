@@ -147,3 +147,17 @@ def test_region_image_handles_any_class_count(k):
     probs = np.random.default_rng(0).dirichlet(np.ones(k), size=(5, 7))
     image = region_image(probs, CLASS_COLORS, alpha=0.3)
     assert image.shape == (5, 7, 4)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_region_image_blends_each_pixel_from_white_to_the_winners_colour(k):
+    probs = np.random.default_rng(k).dirichlet(np.ones(k), size=(9, 11))
+    image = region_image(probs, CLASS_COLORS, alpha=0.3)
+    # The same blend written out per pixel: certainty 1/k is white, certainty 1 the colour.
+    for (row, column), p in np.ndenumerate(probs.max(axis=-1)):
+        winner = probs[row, column].argmax()
+        colour = np.array([int(CLASS_COLORS[winner][i : i + 2], 16) for i in (1, 3, 5)])
+        strength = (p - 1 / k) / (1 - 1 / k)
+        expected = 255 - strength * (255 - colour)
+        assert np.all(np.abs(image[row, column, :3] - expected) <= 1.0)
+        assert image[row, column, 3] == round(0.3 * 255)
