@@ -406,7 +406,7 @@ class MainWindow(QMainWindow):
 
     def _slow_views_due(self, snapshot: Snapshot) -> bool:
         """The data plot and the weights tables are the costliest views to update: they follow
-        the grid's pace (~5 Hz), or the curve's when regions are off."""
+        the grid's pace (~4 Hz), or the curve's when regions are off."""
         regions_off = not self._regions_action.isChecked()
         return snapshot.grid is not None or (snapshot.curve is not None and regions_off)
 
