@@ -166,3 +166,27 @@ def test_a_partly_changed_array_shows_every_new_value(view):
     view.show_weights({"W": W})
     assert shown_text(view, "W") == [["+0.500", "-0.250", "+1.000"]]
     assert shown_colour(view, "W", 0, 1) == NEGATIVE_COLOR
+
+
+def test_cells_scrolled_or_resized_into_view_show_the_latest_numbers(qtbot, view):
+    """Updates write only the cells on screen; scrolling or resizing brings the rest up."""
+    view.show_weights({"W": np.zeros((64, 64))})
+    qtbot.waitUntil(lambda: table(view, "W").isVisible())
+    qtbot.wait(20)  # layout settled: the table is mostly off screen in a 300x500 panel
+    latest = np.arange(64 * 64, dtype=float).reshape(64, 64) / 1000
+    view.show_weights({"W": latest})
+    assert shown_text(view, "W")[0][0] == "+0.000" and shown_text(view, "W")[0][1] == "+0.001"
+
+    area = view.findChild(QScrollArea)
+    area.horizontalScrollBar().setValue(area.horizontalScrollBar().maximum())
+    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
+    assert shown_text(view, "W")[63][63] == f"{latest[63, 63]:+.3f}"
+
+    view.show_weights({"W": latest + 1})
+    area.horizontalScrollBar().setValue(0)
+    area.verticalScrollBar().setValue(0)
+    view.resize(900, 900)
+    qtbot.wait(20)
+    text = shown_text(view, "W")
+    assert text[0][0] == "+1.000"
+    assert text[30][5] == f"{latest[30, 5] + 1:+.3f}"  # below the old 500 px, above 900
