@@ -69,6 +69,8 @@ class MainWindow(QMainWindow):
         restored_points, restored_weights, problems = self.autosave.restore()
         self._points = PointSet(*(restored_points or tutorial_points()))
         self._snapshot: Snapshot | None = None
+        # The latest snapshot whose weights the tables have yet to show (they follow at ~4 Hz).
+        self._weights_due: Snapshot | None = None
         self._state = "idle"
         self._ticket = 0  # which Train/Step the worker's trainingFinished answers
         self._run_steps = 0
@@ -391,18 +393,21 @@ class MainWindow(QMainWindow):
         worker is released, and their paint overlaps training.
         """
         self._snapshot = snapshot
+        if self._slow_views_due(snapshot):
+            self._weights_due = snapshot
         if snapshot.curve is None and snapshot.grid is None:  # nothing for the plots
             self.worker.painted()
-            self._render_numbers(snapshot)
+            self._render_numbers()
             return
         try:
             self._render_plots(snapshot)
         finally:
-            QTimer.singleShot(0, lambda: self._plots_painted(snapshot))
+            # With the window as context, the call is dropped if the window is gone by then.
+            QTimer.singleShot(0, self, self._plots_painted)
 
-    def _plots_painted(self, snapshot: Snapshot) -> None:
+    def _plots_painted(self) -> None:
         self.worker.painted()
-        self._render_numbers(snapshot)
+        self._render_numbers()
 
     def _slow_views_due(self, snapshot: Snapshot) -> bool:
         """The data plot and the weights tables are the costliest views to update: they follow
@@ -413,8 +418,10 @@ class MainWindow(QMainWindow):
     def _render(self, snapshot: Snapshot) -> None:
         """Everything a snapshot shows, at once (outside the worker's paced loop)."""
         self._snapshot = snapshot
+        if self._slow_views_due(snapshot):
+            self._weights_due = snapshot
         self._render_plots(snapshot)
-        self._render_numbers(snapshot)
+        self._render_numbers()
 
     def _render_plots(self, snapshot: Snapshot) -> None:
         if snapshot.curve is not None:
@@ -427,8 +434,10 @@ class MainWindow(QMainWindow):
         if self._slow_views_due(snapshot):
             self._show_boundary(snapshot)
 
-    def _render_numbers(self, snapshot: Snapshot) -> None:
-        """Status labels, progress and weights tables (and the autosave that follows them)."""
+    def _render_numbers(self) -> None:
+        """Labels, progress and weights tables as of the latest snapshot (so a late call never
+        shows older numbers), and the autosave that follows them."""
+        snapshot = self._snapshot
         self.autosave.weights_changed(snapshot)
         labels = self._status_labels
         labels["step"].setText(f"step {snapshot.step:,}")
@@ -440,8 +449,9 @@ class MainWindow(QMainWindow):
         if self._run_steps:
             done = min(snapshot.step - snapshot.run_start_step, self._run_steps)
             self.controls.show_progress(done, self._run_steps)
-        if self._slow_views_due(snapshot):
-            self.weights_view.show_weights(snapshot.weights)
+        if self._weights_due is not None:
+            self.weights_view.show_weights(self._weights_due.weights)
+            self._weights_due = None
 
     def _show_boundary(self, snapshot: Snapshot) -> None:
         if snapshot.settings.kind != "perceptron":

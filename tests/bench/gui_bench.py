@@ -79,9 +79,9 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     shown: list[tuple[float, float]] = []  # (shown at, created)
     original = window._render_numbers  # the last part of showing a snapshot
 
-    def render(snapshot):
-        original(snapshot)
-        shown.append((time.perf_counter(), snapshot.created))
+    def render():
+        original()
+        shown.append((time.perf_counter(), window._snapshot.created))
 
     window._render_numbers = render
     # Snapshots emitted (counted on the worker thread) but not yet delivered to the GUI.

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtWidgets import QTableView
 
 from lab.core import files
 from lab.core.training import TrainingRun
@@ -341,3 +343,34 @@ def test_the_worker_resumes_once_the_python_painting_is_done(qtbot, window, monk
     assert paints >= 1  # after the loss plot painted the new curve
     assert label == "step 5"  # the labels follow the acknowledgement
     assert step_label.text() == "step 7"
+
+
+def test_numbers_never_go_back_to_an_older_snapshot(qtbot, window):
+    """A run's end is shown at once; the earlier snapshot's numbers, still waiting for its
+    plots' paint, must not overwrite it afterwards."""
+    run = TrainingRun(window._snapshot.settings)
+    run.set_points(*window.points())
+    view = window.data_plot.view_rect()
+    run.train(3)
+    earlier = run.snapshot(curve=True, grid_rect=view)
+    run.train(4)
+    final = run.snapshot(curve=True, grid_rect=view)
+    window._show_snapshot(earlier)  # its labels and tables follow its plots' paint
+    window._render(final)  # e.g. trainingFinished, before the event loop runs again
+    qtbot.wait(50)
+    assert window._status_labels["step"].text() == "step 7"
+    table = window.weights_view.findChild(QTableView, "weights_W1")
+    assert table.model().index(0, 0).data() == f"{final.weights['W1'][0, 0]:+.3f}"
+
+
+def test_closing_right_after_a_snapshot_is_harmless(qtbot):
+    w = MainWindow()
+    w.show()
+    qtbot.waitUntil(lambda: w._snapshot is not None, timeout=5000)
+    run = TrainingRun(w._snapshot.settings)
+    run.set_points(*w.points())
+    run.train(2)
+    w._show_snapshot(run.snapshot(curve=True))  # its acknowledgement is still queued
+    w.close()
+    shiboken6.delete(w)  # gone before the queued call runs
+    qtbot.wait(50)  # pytest-qt fails the test on any exception raised in the event loop
