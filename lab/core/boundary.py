@@ -13,6 +13,7 @@ Rect = tuple[float, float, float, float]
 """(x0, y0, x1, y1) in data coordinates."""
 
 _PARALLEL_TOL = 1e-12
+_SHADES = 256  # levels of certainty a region image tells apart
 
 
 def _clip_interval(alpha: np.ndarray, beta: np.ndarray) -> tuple[float, float] | None:
@@ -102,7 +103,7 @@ def region_image(probs: np.ndarray, colors: Sequence[str], alpha: float) -> np.n
     ``probs`` is (ny, nx, k); the result is (ny, nx, 4) uint8 in the same layout, with the
     opacity ``alpha`` (0..1) everywhere so points drawn on top stay readable. Class c gets
     ``colors[c % len(colors)]``. How sure the model is comes in 256 steps, each a ready
-    pixel in a lookup table: one gather instead of float maths per channel, ~5x faster.
+    pixel in a lookup table: one gather instead of float maths per channel, ~2.5x faster.
     """
     probs = np.asarray(probs, dtype=np.float64)
     k = probs.shape[-1]
@@ -116,9 +117,6 @@ def region_image(probs: np.ndarray, colors: Sequence[str], alpha: float) -> np.n
     table = _pixel_table(tuple(colors), alpha)
     pixels = table[(winner % len(colors)) * _SHADES + shade]
     return pixels.view(np.uint8).reshape(*winner.shape, 4)
-
-
-_SHADES = 256
 
 
 @functools.lru_cache(maxsize=8)

@@ -147,7 +147,7 @@ class DataPlot(pg.PlotWidget):
         style_axes(item)
 
         # Qt's own pixmap item: it paints without calling Python, unlike pg.ImageItem, whose
-        # paint converts the image in Python each time it changes (about 5 times a second).
+        # paint converts the image in Python each time it changes (a few times a second).
         self._regions = QGraphicsPixmapItem()
         self._regions.setTransformationMode(Qt.TransformationMode.SmoothTransformation)
         self._regions.setZValue(-10)
