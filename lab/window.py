@@ -392,9 +392,7 @@ class MainWindow(QMainWindow):
         are Qt's own widgets, painted in C++ without the GIL: they are updated once the
         worker is released, and their paint overlaps training.
         """
-        self._snapshot = snapshot
-        if self._slow_views_due(snapshot):
-            self._weights_due = snapshot
+        self._receive(snapshot)
         if snapshot.curve is None and snapshot.grid is None:  # nothing for the plots
             self.worker.painted()
             self._render_numbers()
@@ -404,6 +402,13 @@ class MainWindow(QMainWindow):
         finally:
             # With the window as context, the call is dropped if the window is gone by then.
             QTimer.singleShot(0, self, self._plots_painted)
+
+    def _receive(self, snapshot: Snapshot) -> None:
+        """Make it the latest snapshot, and the one whose weights the tables show next if
+        they are due."""
+        self._snapshot = snapshot
+        if self._slow_views_due(snapshot):
+            self._weights_due = snapshot
 
     def _plots_painted(self) -> None:
         self.worker.painted()
@@ -417,9 +422,7 @@ class MainWindow(QMainWindow):
 
     def _render(self, snapshot: Snapshot) -> None:
         """Everything a snapshot shows, at once (outside the worker's paced loop)."""
-        self._snapshot = snapshot
-        if self._slow_views_due(snapshot):
-            self._weights_due = snapshot
+        self._receive(snapshot)
         self._render_plots(snapshot)
         self._render_numbers()
 
