@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.graph import Node, Operation, Variable
+from engine.graph import Node, Operation, Variable, topological_order
 
 GradientFunction = Callable[..., Any]
 
@@ -68,28 +68,6 @@ def gradient_function(op: Operation) -> GradientFunction:
         f"no gradient registered for {op!r} (op type {type(op).__name__!r}); "
         f"register one with @RegisterGradient({type(op).__name__!r})"
     )
-
-
-def topological_order(fetches: Iterable[Node]) -> list[Node]:
-    """Every node the fetches depend on, each after all of its inputs (iterative DFS)."""
-    order: list[Node] = []
-    visited: set[int] = set()
-    for root in fetches:
-        if id(root) in visited:
-            continue
-        stack: list[tuple[Node, int]] = [(root, 0)]
-        visited.add(id(root))
-        while stack:
-            node, index = stack.pop()
-            if index < len(node.input_nodes):
-                stack.append((node, index + 1))
-                child = node.input_nodes[index]
-                if id(child) not in visited:
-                    visited.add(id(child))
-                    stack.append((child, 0))
-            else:
-                order.append(node)
-    return order
 
 
 class BackwardPlan:

@@ -1,4 +1,5 @@
-"""The graph: nodes, the default graph, placeholders, variables and constants.
+"""The graph: nodes, the default graph, placeholders, variables and constants, and the order
+in which nodes are evaluated.
 
 A node is created inside the default graph and never changes its inputs afterwards,
 so anything derived from the wiring (execution plans, gradient plans) can be cached.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -68,7 +70,8 @@ def get_default_graph() -> Graph:
 class Node:
     """Something with an `output` that operations can consume.
 
-    Arithmetic operators build the same nodes as the named functions (`a + b` is `add(a, b)`).
+    Arithmetic operators build the same nodes as the named functions (`a + b` is `add(a, b)`);
+    engine.ops installs them, so they work once `engine` is imported.
     """
 
     kind = "node"
@@ -76,6 +79,20 @@ class Node:
     # Makes numpy hand `array + node` (and -, *, @) to the node's reflected operator instead
     # of building an object array of nodes.
     __array_ufunc__ = None
+    # The operators engine.ops installs; any other name is a mistake.
+    _OVERLOADABLE_OPERATORS = frozenset(
+        {
+            "__add__",
+            "__radd__",
+            "__sub__",
+            "__rsub__",
+            "__mul__",
+            "__rmul__",
+            "__matmul__",
+            "__rmatmul__",
+            "__neg__",
+        }
+    )
 
     def __init__(self, name: str | None, graph: Graph) -> None:
         self.input_nodes = []
@@ -87,42 +104,17 @@ class Node:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
 
-    # Operator overloads; ops imports graph, so these import lazily.
-    def __add__(self, other: object) -> Node:
-        from engine import ops
-        return ops.add(self, other)
+    @classmethod
+    def _override_operator(cls, operator: str, function: Callable[..., Node]) -> None:
+        """Install `function` as the node operator `operator` (e.g. "__add__").
 
-    def __radd__(self, other: object) -> Node:
-        from engine import ops
-        return ops.add(other, self)
-
-    def __sub__(self, other: object) -> Node:
-        from engine import ops
-        return ops.subtract(self, other)
-
-    def __rsub__(self, other: object) -> Node:
-        from engine import ops
-        return ops.subtract(other, self)
-
-    def __mul__(self, other: object) -> Node:
-        from engine import ops
-        return ops.multiply(self, other)
-
-    def __rmul__(self, other: object) -> Node:
-        from engine import ops
-        return ops.multiply(other, self)
-
-    def __matmul__(self, other: object) -> Node:
-        from engine import ops
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other: object) -> Node:
-        from engine import ops
-        return ops.matmul(other, self)
-
-    def __neg__(self) -> Node:
-        from engine import ops
-        return ops.negative(self)
+        TensorFlow 1's hook of the same name: the graph knows nothing of the ops, and the
+        module defining them (engine.ops) installs the arithmetic operators when imported.
+        """
+        if operator not in cls._OVERLOADABLE_OPERATORS:
+            allowed = ", ".join(sorted(cls._OVERLOADABLE_OPERATORS))
+            raise ValueError(f"cannot override {operator!r}: overloadable are {allowed}")
+        setattr(cls, operator, function)
 
 
 class placeholder(Node):
@@ -213,3 +205,25 @@ def _as_float_array(value: Any) -> np.ndarray:
     if not np.issubdtype(array.dtype, np.floating):
         array = array.astype(np.float64)
     return array
+
+
+def topological_order(fetches: Iterable[Node]) -> list[Node]:
+    """Every node the fetches depend on, each after all of its inputs (iterative DFS)."""
+    order: list[Node] = []
+    visited: set[int] = set()
+    for root in fetches:
+        if id(root) in visited:
+            continue
+        stack: list[tuple[Node, int]] = [(root, 0)]
+        visited.add(id(root))
+        while stack:
+            node, index = stack.pop()
+            if index < len(node.input_nodes):
+                stack.append((node, index + 1))
+                child = node.input_nodes[index]
+                if id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, 0))
+            else:
+                order.append(node)
+    return order

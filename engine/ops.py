@@ -1,11 +1,14 @@
 """Operations: each one's forward (`compute`) and its gradient side by side.
 
 Class names are the tutorial's op names (`add`, `matmul`, ...): calling the class builds the
-node, and the gradient registry is keyed by that name. Hot ops write large results into a
-buffer they keep between runs, because allocating big temporaries every step costs more than
-the arithmetic. On small data the per-call cost of numpy dominates: Python-level helpers
-(np.shape, np.reshape, np.mean) and the matmul ufunc cost twice what array attributes,
-methods and `dot` do, so hot paths use those.
+node, and the gradient registry is keyed by that name. Importing this module also installs
+the arithmetic operators on `Node` (`a + b` is `add(a, b)`), as TensorFlow 1's math ops did.
+
+Hot ops write large results into a buffer they keep between runs, because allocating big
+temporaries every step costs more than the arithmetic. On small data the per-call cost of
+numpy dominates: Python-level helpers (np.shape, np.reshape, np.mean) and the matmul ufunc
+cost twice what array attributes, methods and `dot` do, so hot paths use those, and the
+helpers the ops share are in `engine.kernels`.
 """
 
 from __future__ import annotations
@@ -15,81 +18,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from engine.gradients import RegisterGradient, register_fused_gradient
-from engine.graph import Operation
-
-# Results with fewer elements than this are not kept as buffers: numpy allocates them
-# faster than an op can check that a kept buffer still fits.
-_BUFFER_MIN_SIZE = 4096
-
-
-def _keep(result: Any) -> np.ndarray | None:
-    """`result` if it is large enough to be worth reusing as the next run's output buffer."""
-    return result if type(result) is np.ndarray and result.size >= _BUFFER_MIN_SIZE else None
-
-
-def _shape(value: Any) -> tuple[int, ...]:
-    return value.shape if type(value) is np.ndarray else np.shape(value)
-
-
-def _sum(a: Any, axis: int | tuple[int, ...] | None, keepdims: bool = False) -> Any:
-    """np.add.reduce, but float sums of 1-D arrays and 2-D arrays along one axis use BLAS.
-
-    numpy's reduction machinery costs microseconds on short rows (an (N, 2) row sum is
-    2-3 times slower than the arithmetic around it); a product with a ones vector is not.
-    """
-    if type(a) is np.ndarray and a.dtype.kind == "f":
-        ndim = a.ndim
-        if ndim == 2:
-            if axis == 1 or axis == -1:
-                result = a.dot(_ones(a.shape[1], a.dtype))
-                return result[:, None] if keepdims else result
-            if axis == 0 or axis == -2:
-                result = _ones(a.shape[0], a.dtype).dot(a)
-                return result[None, :] if keepdims else result
-        elif ndim == 1 and not keepdims and (axis is None or axis == 0 or axis == -1):
-            return a.dot(_ones(a.shape[0], a.dtype))
-    return np.add.reduce(a, axis=axis, keepdims=keepdims)
-
-
-_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
-
-
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    try:
-        return _ONES[n, dtype]
-    except KeyError:
-        ones = _ONES[n, dtype] = np.ones(n, dtype)
-        ones.flags.writeable = False
-        return ones
-
-
-def _row_max(a: np.ndarray) -> np.ndarray:
-    """Maximum over the last axis, keeping it; column by column when rows are short."""
-    if a.ndim == 2:
-        k = a.shape[1]
-        if 1 < k <= 8:
-            result = np.maximum(a[:, 0], a[:, 1])
-            if k > 2:
-                for j in range(2, k):
-                    np.maximum(result, a[:, j], out=result)
-            return result[:, None]
-    return np.maximum.reduce(a, axis=-1, keepdims=True)
-
-
-def _unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Sum `grad` down to `shape`, undoing numpy broadcasting of an input of that shape."""
-    if _shape(grad) == shape:
-        return grad
-    grad = np.asarray(grad)
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = _sum(grad, 0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
-        if grad.shape == shape:
-            return grad
-    kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if kept:
-        grad = grad.sum(axis=kept, keepdims=True)
-    return grad
+from engine.graph import Node, Operation
+from engine.kernels import (
+    exp_shifted,
+    fast_sum,
+    reusable_buffer,
+    shape_of,
+    smallest_normal,
+    unbroadcast,
+)
 
 
 def _shape_error(op: Operation, what: str, *values: Any) -> ValueError:
@@ -112,7 +49,7 @@ class _BufferedOperation(Operation):
         ):
             return ufunc(a, *rest, out=buffer)
         result = np.asarray(ufunc(a, *rest))
-        self._buffer = _keep(result)
+        self._buffer = reusable_buffer(result)
         return result
 
 
@@ -149,7 +86,7 @@ class _Elementwise(Operation):
             result = self.ufunc(a_value, b_value)
         except ValueError:
             raise _shape_error(self, self.verb, a_value, b_value) from None
-        self._buffer = _keep(result)
+        self._buffer = reusable_buffer(result)
         return result
 
 
@@ -164,8 +101,8 @@ class add(_Elementwise):
 def _add_gradient(op: add, grad: Any, needed: tuple[bool, ...] = (True, True)) -> list[Any]:
     a, b = op.inputs
     return [
-        _unbroadcast(grad, _shape(a)) if needed[0] else None,
-        _unbroadcast(grad, _shape(b)) if needed[1] else None,
+        unbroadcast(grad, shape_of(a)) if needed[0] else None,
+        unbroadcast(grad, shape_of(b)) if needed[1] else None,
     ]
 
 
@@ -182,8 +119,8 @@ def _subtract_gradient(
 ) -> list[Any]:
     a, b = op.inputs
     return [
-        _unbroadcast(grad, _shape(a)) if needed[0] else None,
-        _unbroadcast(-grad, _shape(b)) if needed[1] else None,
+        unbroadcast(grad, shape_of(a)) if needed[0] else None,
+        unbroadcast(-grad, shape_of(b)) if needed[1] else None,
     ]
 
 
@@ -200,8 +137,8 @@ def _multiply_gradient(
 ) -> list[Any]:
     a, b = op.inputs
     return [
-        _unbroadcast(grad * b, _shape(a)) if needed[0] else None,
-        _unbroadcast(grad * a, _shape(b)) if needed[1] else None,
+        unbroadcast(grad * b, shape_of(a)) if needed[0] else None,
+        unbroadcast(grad * a, shape_of(b)) if needed[1] else None,
     ]
 
 
@@ -229,13 +166,13 @@ class matmul(Operation):
                     pass
             if a_value.shape[1] == b_value.shape[0]:
                 result = a_value.dot(b_value)
-                self._buffer = _keep(result)
+                self._buffer = reusable_buffer(result)
                 return result
         try:
             result = np.matmul(a_value, b_value)
         except ValueError:
             raise _shape_error(self, "matmul", a_value, b_value) from None
-        self._buffer = _keep(result)
+        self._buffer = reusable_buffer(result)
         return result
 
 
@@ -265,8 +202,8 @@ def _matmul_gradient_general(
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = np.expand_dims(grad, tuple(axis for axis, v in ((-2, a), (-1, b)) if v.ndim == 1))
     return [
-        _unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if needed[0] else None,
-        _unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if needed[1] else None,
+        unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if needed[0] else None,
+        unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if needed[1] else None,
     ]
 
 
@@ -334,20 +271,13 @@ class log(Operation):
             parts = self._softmax._log_parts
             if parts is not None and parts[0] is a_value:
                 return parts[1]
-        return np.log(np.maximum(a_value, _tiny(a_value)))
+        return np.log(np.maximum(a_value, smallest_normal(a_value)))
 
 
 @RegisterGradient("log")
 def _log_gradient(op: log, grad: Any) -> Any:
     x = op.inputs[0]
-    return grad / np.maximum(x, _tiny(x))
-
-
-_TINY = {np.dtype(t): float(np.finfo(t).tiny) for t in (np.float16, np.float32, np.float64)}
-
-
-def _tiny(value: Any) -> float:
-    return _TINY.get(getattr(value, "dtype", None), _TINY[np.dtype(np.float64)])
+    return grad / np.maximum(x, smallest_normal(x))
 
 
 class sigmoid(_BufferedOperation):
@@ -418,7 +348,7 @@ class softmax(Operation):
         super().__init__([a], name)
 
     def compute(self, a_value: Any) -> Any:
-        e, total, shifted = _exp_shifted(a_value)
+        e, total, shifted = exp_shifted(a_value)
         if self._feeds_log:
             shifted -= np.log(total)
             self._log_parts = (np.exp(shifted, out=e), shifted)
@@ -427,20 +357,10 @@ class softmax(Operation):
         return e
 
 
-def _exp_shifted(logits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(e^(z - max z), its row sums, z - max z) over the last axis: the stable softmax parts."""
-    z = logits
-    if type(z) is not np.ndarray or z.dtype.kind != "f":
-        z = np.asarray(z, dtype=np.float64)
-    shifted = z - _row_max(z)
-    e = np.exp(shifted)
-    return e, _sum(e, -1, keepdims=True), shifted
-
-
 @RegisterGradient("softmax")
 def _softmax_gradient(op: softmax, grad: Any) -> Any:
     s = op.output
-    result = grad - _sum(grad * s, -1, keepdims=True)
+    result = grad - fast_sum(grad * s, -1, keepdims=True)
     result *= s
     return result
 
@@ -449,7 +369,7 @@ def _softmax_gradient(op: softmax, grad: Any) -> Any:
 def _log_softmax_gradient(op: log, grad: Any) -> Any:
     """grad − softmax · Σ grad: the chain rule's grad / p overflows once p underflows."""
     s = op.input_nodes[0].output
-    return grad - s * _sum(grad, -1, keepdims=True)
+    return grad - s * fast_sum(grad, -1, keepdims=True)
 
 
 class _Reduction(Operation):
@@ -488,7 +408,7 @@ class reduce_sum(_Reduction):
     """Sum over `axis` (all axes when None)."""
 
     def compute(self, a_value: Any) -> Any:
-        return _sum(a_value, self.axis)
+        return fast_sum(a_value, self.axis)
 
 
 @RegisterGradient("reduce_sum")
@@ -500,8 +420,8 @@ class reduce_mean(_Reduction):
     """Mean over `axis` (all axes when None)."""
 
     def compute(self, a_value: Any) -> Any:
-        _, count = self._layout(_shape(a_value))
-        return _sum(a_value, self.axis) / count
+        _, count = self._layout(shape_of(a_value))
+        return fast_sum(a_value, self.axis) / count
 
 
 @RegisterGradient("reduce_mean")
@@ -526,7 +446,7 @@ class softmax_cross_entropy(Operation):
         labels = np.asarray(labels)
         if np.shape(logits) != labels.shape:
             raise _shape_error(self, "compare logits and labels of", logits, labels)
-        e, total, shifted = _exp_shifted(logits)
+        e, total, shifted = exp_shifted(logits)
         e /= total
         shifted -= np.log(total)
         self.probabilities, self.log_probabilities = e, shifted
@@ -542,8 +462,21 @@ def _softmax_cross_entropy_gradient(
     labels = np.asarray(labels)
     p = op.probabilities
     rows = p.shape[0] if p.ndim > 1 else 1
-    label_mass = _sum(labels, -1, keepdims=True)
+    label_mass = fast_sum(labels, -1, keepdims=True)
     d_logits = p * label_mass
     d_logits -= labels
     d_logits *= grad / rows
     return [d_logits, op.log_probabilities * (-grad / rows) if needed[1] else None]
+
+
+# The operators, installed on Node as TensorFlow 1's math ops installed them on Tensor.
+# Functions rather than the op classes themselves: only functions bind to the node as methods.
+Node._override_operator("__add__", lambda a, b: add(a, b))
+Node._override_operator("__radd__", lambda a, b: add(b, a))
+Node._override_operator("__sub__", lambda a, b: subtract(a, b))
+Node._override_operator("__rsub__", lambda a, b: subtract(b, a))
+Node._override_operator("__mul__", lambda a, b: multiply(a, b))
+Node._override_operator("__rmul__", lambda a, b: multiply(b, a))
+Node._override_operator("__matmul__", lambda a, b: matmul(a, b))
+Node._override_operator("__rmatmul__", lambda a, b: matmul(b, a))
+Node._override_operator("__neg__", lambda a: negative(a))

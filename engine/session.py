@@ -6,8 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.gradients import topological_order
-from engine.graph import Node, Operation, placeholder
+from engine.graph import Node, Operation, placeholder, topological_order
 
 
 class _Plan:

@@ -3,11 +3,13 @@
 `minimize(loss)` returns an op whose input is the loss, so running it makes its own forward
 pass with the given feed and then one update; `run([train_op, loss])` computes the loss once.
 `learning_rate` (and the other settings) are read at every step, so they can change mid-run.
+What an optimizer carries between steps is in per-variable slots (`get_slot`, `set_slot`),
+as in TensorFlow 1, so a run can be saved and resumed exactly.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -15,41 +17,127 @@ from engine.gradients import BackwardPlan, trainable_variables
 from engine.graph import Node, Operation, Variable
 
 
-class _Optimizer:
-    """Shared wiring: find the variables, build the backward plan, apply `_update` per variable."""
+class Optimizer:
+    """Base of the optimizers, as tf.train.Optimizer: `minimize` builds the training op.
+
+    The state an optimizer carries from step to step (momentum's velocity, Adam's moments)
+    lives in per-variable slots, kept here and not in the graph so that it can be read and
+    written: a saved run resumes exactly where it stopped by restoring the variables' values
+    and these slots into a freshly built graph.
+    """
+
+    # The slots `_update` keeps per variable, and which of them are step counts (whole
+    # numbers); the others are arrays shaped like the variable.
+    _SLOT_NAMES: ClassVar[tuple[str, ...]] = ()
+    _STEP_COUNT_SLOTS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, learning_rate: float) -> None:
         self.learning_rate = learning_rate
+        # One dict per variable for its whole life: minimization ops hold on to them.
+        self._slots: dict[Variable, dict[str, Any]] = {}
 
     def minimize(self, loss: Node, var_list: list[Variable] | None = None) -> Operation:
         """An op that, when run, computes `loss` from the feed and takes one step downhill."""
         variables = trainable_variables(loss) if var_list is None else list(var_list)
         return minimization(self, loss, variables)
 
+    def get_slot_names(self) -> tuple[str, ...]:
+        """The names of the state kept per variable: what a checkpoint must save."""
+        return self._SLOT_NAMES
+
+    def get_slot(self, var: Variable, name: str) -> np.ndarray | None:
+        """A copy of `var`'s slot `name`, or None before the variable's first update.
+
+        Step counts come as 0-d int64 arrays.
+        """
+        self._check_slot_name(name)
+        value = self._slots.get(var, {}).get(name)
+        if value is None:
+            return None
+        return np.array(value, dtype=np.int64 if name in self._STEP_COUNT_SLOTS else None)
+
+    def set_slot(self, var: Variable, name: str, value: Any) -> None:
+        """Store a private copy of `value` as `var`'s slot `name`, used from its next update.
+
+        Arrays must have the variable's shape and are kept in its dtype; step counts must be
+        whole numbers >= 0. Slots left unset start from zero, as on a first update.
+        """
+        self._check_slot_name(name)
+        if not isinstance(var, Variable):
+            raise TypeError(f"slots belong to Variables, got {var!r}")
+        if name in self._STEP_COUNT_SLOTS:
+            stored: Any = _step_count(name, value)
+        else:
+            stored = _slot_array(var, name, value)
+        self._state(var)[name] = stored
+
+    def _check_slot_name(self, name: str) -> None:
+        if name not in self._SLOT_NAMES:
+            valid = ", ".join(map(repr, self._SLOT_NAMES)) or "none"
+            raise ValueError(f"{type(self).__name__} has no slot {name!r}; its slots: {valid}")
+
+    def _state(self, variable: Variable) -> dict[str, Any]:
+        """`variable`'s slots, the same dict for as long as this optimizer lives."""
+        return self._slots.setdefault(variable, {})
+
+    def _fill_missing_slots(self, variable: Variable, slots: dict[str, Any]) -> None:
+        """Start the slots not yet set at zero: on a first update, or after a partial restore."""
+        for name in self._SLOT_NAMES:
+            if name not in slots:
+                slots[name] = 0 if name in self._STEP_COUNT_SLOTS else np.zeros_like(variable.value)
+
     def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+def _step_count(name: str, value: Any) -> int:
+    count = np.asarray(value)
+    if (
+        count.shape != ()
+        or count.dtype.kind not in "iuf"
+        or not np.isfinite(count)
+        or count != np.floor(count)
+        or count < 0
+    ):
+        raise ValueError(f"slot {name!r} is a step count: a whole number >= 0, got {value!r}")
+    return int(count)
+
+
+def _slot_array(var: Variable, name: str, value: Any) -> np.ndarray:
+    if var.value is None:
+        raise ValueError(f"slot {name!r} of {var!r} needs the variable's value for its shape")
+    shape, dtype = var.value.shape, var.value.dtype
+    if np.shape(value) != shape:
+        raise ValueError(
+            f"slot {name!r} of {var!r} must have the variable's shape {shape}, "
+            f"got {np.shape(value)}"
+        )
+    return np.array(value, dtype=dtype)  # a private copy: updates change it in place
 
 
 class minimization(Operation):
     """One optimizer step; its only input is the loss, so its forward pass runs first."""
 
-    def __init__(self, optimizer: _Optimizer, loss: Node, variables: list[Variable]) -> None:
+    def __init__(self, optimizer: Optimizer, loss: Node, variables: list[Variable]) -> None:
         super().__init__([loss])
         self.optimizer = optimizer
         self.variables = variables
         self._plan = BackwardPlan(loss, wrt=variables)
-        self._slots: list[dict[str, Any]] = [{} for _ in variables]
-        # (variable, where the sweep leaves its gradient, its optimizer state); variables the
-        # loss does not depend on get no gradient and are left alone.
+        self._states = [optimizer._state(variable) for variable in variables]
+        # (variable, where the sweep leaves its gradient, its slots); variables the loss
+        # does not depend on get no gradient and are left alone.
         self._targets = [
             (variable, self._plan.slot(variable), slots)
-            for variable, slots in zip(variables, self._slots, strict=True)
+            for variable, slots in zip(variables, self._states, strict=True)
             if self._plan.slot(variable) is not None
         ]
 
     def reset_state(self) -> None:
-        """Forget momentum and Adam moments, e.g. after rolling the weights back."""
-        for slots in self._slots:
+        """Forget its variables' optimizer slots, e.g. after rolling the weights back.
+
+        The next step starts its momentum or Adam moments from zero, as the first one did.
+        """
+        for slots in self._states:
             slots.clear()
 
     def compute(self, loss_value: Any) -> None:
@@ -61,31 +149,43 @@ class minimization(Operation):
                 update(variable, grad, slots)
 
 
-class GradientDescentOptimizer(_Optimizer):
-    """value -= learning_rate · gradient."""
+class GradientDescentOptimizer(Optimizer):
+    """value -= learning_rate · gradient; it keeps no slots."""
 
     def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
         variable.value -= self.learning_rate * grad
 
 
-class MomentumOptimizer(_Optimizer):
-    """Heavy-ball momentum: v = momentum · v + gradient; value -= learning_rate · v."""
+class MomentumOptimizer(Optimizer):
+    """Heavy-ball momentum: v = momentum · v + gradient; value -= learning_rate · v.
+
+    Slot: "velocity" (v).
+    """
+
+    _SLOT_NAMES = ("velocity",)
 
     def __init__(self, learning_rate: float, momentum: float = 0.9) -> None:
         super().__init__(learning_rate)
         self.momentum = momentum
 
     def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
-        velocity = slots.get("velocity")
-        if velocity is None:
-            velocity = slots["velocity"] = np.zeros_like(variable.value)
+        if not slots:
+            self._fill_missing_slots(variable, slots)
+        velocity = slots["velocity"]
         velocity *= self.momentum
         velocity += grad
         variable.value -= self.learning_rate * velocity
 
 
-class AdamOptimizer(_Optimizer):
-    """Adam (Kingma & Ba) with bias-corrected first and second moment estimates."""
+class AdamOptimizer(Optimizer):
+    """Adam (Kingma & Ba) with bias-corrected first and second moment estimates.
+
+    Slots: "m" and "v", the moment estimates, and "t", the variable's step count, which the
+    bias correction depends on.
+    """
+
+    _SLOT_NAMES = ("m", "v", "t")
+    _STEP_COUNT_SLOTS = frozenset({"t"})
 
     def __init__(
         self,
@@ -98,8 +198,8 @@ class AdamOptimizer(_Optimizer):
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
     def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
-        if not slots:
-            slots.update(m=np.zeros_like(variable.value), v=np.zeros_like(variable.value), t=0)
+        if len(slots) < 3:  # a first update, or only some slots were set
+            self._fill_missing_slots(variable, slots)
         slots["t"] += 1
         t, m, v = slots["t"], slots["m"], slots["v"]
         m *= self.beta1

@@ -134,6 +134,12 @@ def test_matmul_operator_with_nodes_and_arrays_on_either_side():
     assert nodes[2].input_nodes[1] is a
 
 
+def test_only_the_arithmetic_operators_can_be_overridden():
+    with pytest.raises(ValueError, match=r"cannot override '__pow__'.*__add__"):
+        ts.Node._override_operator("__pow__", lambda a, b: a)
+    assert not hasattr(ts.Node, "__pow__")
+
+
 def test_assigning_a_variable_keeps_a_private_float_copy():
     with ts.Graph().as_default():
         w = ts.Variable([1.0])
