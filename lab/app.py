@@ -1,4 +1,4 @@
-"""Start the application: python -m lab, or the `lab` console script."""
+"""Start the application: `lab [FILE]` or python -m lab (lab.cli reads the command line)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     from lab.resources import icon
 
     keep_freed_memory()
-    app = QApplication.instance() or QApplication(sys.argv if argv is None else argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1] if argv is None else argv)
     app.setApplicationName(lab.APP_NAME)
     app.setOrganizationName(lab.APP_NAME)
     app.setApplicationVersion(lab.__version__)
@@ -27,11 +27,22 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Create the QApplication and the main window, and run until the window closes."""
+def open_window(file: str | None = None):
+    """The main window, shown, with FILE opened in it (a bad file is reported in the window)."""
     from lab.window import MainWindow
 
-    app = create_app(argv)
     window = MainWindow()
     window.show()
-    return app.exec()
+    if file is not None:
+        window.open_file_reporting(file)
+    return window
+
+
+def run_app(file: str | None = None) -> int:
+    """Create the QApplication and the main window, and run until the window closes."""
+    app = create_app()
+    window = open_window(file)
+    try:
+        return app.exec()
+    finally:
+        window.close()

@@ -1,23 +1,30 @@
-"""Autosave: the points and the latest weights, written shortly after they change.
+"""Autosave: the workspace, written shortly after it changes.
 
-A crash or a kill -9 then loses at most a couple of seconds of work. The files are the
-app's own formats (points CSV, weights .npz), so restoring goes through the same validating
-loaders as File → Open. Writes happen on a background thread so that an fsync never stalls
+A crash or a kill -9 then loses at most a couple of seconds of work, and the next launch
+continues the run the user was watching: points, settings, weights, optimizer state and loss
+curve. The file is a workspace file (.tlab), so restoring goes through the same validating
+loader as File → Open. Writes happen on a background thread so that an fsync never stalls
 the GUI while it is painting a training run.
 """
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
-from lab.core import files
-from lab.core.training import Snapshot, weights_metadata
+from lab.core.events import Change
+from lab.core.io.workspace_file import WorkspaceData, load_workspace, save_workspace
+from lab.core.workspace import Workspace
 
 DELAY_MS = 1000
+# A big workspace (a million points) takes a while to write: the writer is kept busy at most
+# this share of the time, however often the workspace changes.
+MAX_BUSY_SHARE = 0.1
+# What makes the saved workspace out of date (a snapshot may carry a new checkpoint).
+WATCHED = (Change.POINTS, Change.DATA, Change.MODEL, Change.TRAINING, Change.SNAPSHOT)
 
 
 def default_folder() -> Path:
@@ -38,49 +45,42 @@ class Autosave(QObject):
     def __init__(self, folder: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.folder = folder or default_folder()
-        self.points_path = self.folder / "points.csv"
-        self.weights_path = self.folder / "weights.npz"
-        self._points: tuple[np.ndarray, np.ndarray] | None = None
-        self._snapshot: Snapshot | None = None
+        self.path = self.folder / "workspace.tlab"
+        self._workspace: Workspace | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
         self._last_write: Future | None = None
+        self._write_seconds = 0.0
         self._closed = False
         self._timer = QTimer(self, singleShot=True, interval=DELAY_MS)
         self._timer.timeout.connect(self.flush)
 
-    def points_changed(self, xy: np.ndarray, labels: np.ndarray) -> None:
-        """Remember the points (read-only arrays that never change) and schedule a save."""
-        self._points = (xy, labels)
-        self._schedule()
+    def watch(self, workspace: Workspace) -> None:
+        """Save `workspace` shortly after each of its changes."""
+        self._workspace = workspace
+        for change in WATCHED:
+            workspace.events.subscribe(change, self._schedule)
 
-    def weights_changed(self, snapshot: Snapshot) -> None:
-        """Remember the run's latest snapshot (private copies) and schedule a save."""
-        self._snapshot = snapshot
-        self._schedule()
-
-    def _schedule(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+    def _schedule(self, *_args: object) -> None:
+        if not self._timer.isActive() and not self._closed:
+            delay = max(DELAY_MS, round(self._write_seconds / MAX_BUSY_SHARE * 1000))
+            self._timer.start(delay)
 
     def flush(self) -> None:
-        """Hand what changed to the writer thread now (nothing, once closed)."""
+        """Hand the workspace as it is now to the writer thread (nothing, once closed)."""
         self._timer.stop()
-        if self._closed:
+        if self._closed or self._workspace is None:
             return
-        points, snapshot = self._points, self._snapshot
-        self._points = self._snapshot = None
-        if points is not None or snapshot is not None:
-            self._last_write = self._writer.submit(self._write, points, snapshot)
+        # The data is frozen settings and read-only arrays: safe to write from another thread.
+        self._last_write = self._writer.submit(self._write, self._workspace.to_data())
 
-    def _write(self, points, snapshot: Snapshot | None) -> None:
+    def _write(self, data: WorkspaceData) -> None:
+        started = time.perf_counter()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            if points is not None:
-                files.save_points(self.points_path, *points)
-            if snapshot is not None:
-                files.save_weights(self.weights_path, snapshot.weights, weights_metadata(snapshot))
+            save_workspace(self.path, data)
         except Exception as error:  # whatever it was, say so; the next save tries again
             self.failed.emit(str(error))
+        self._write_seconds = time.perf_counter() - started
 
     def wait(self) -> None:
         """Block until everything handed over so far is on disk."""
@@ -89,30 +89,22 @@ class Autosave(QObject):
 
     def close(self) -> None:
         """Write what is pending and stop the writer thread."""
-        self.flush()
+        if self._timer.isActive():
+            self.flush()
         self._closed = True
         self._writer.shutdown(wait=True)
 
-    def restore(self):
-        """(points or None, (weights, metadata) or None, problems): what the last session left."""
-        problems: list[str] = []
-        points = weights = None
-        if self.points_path.exists():
-            try:
-                points = files.load_points(self.points_path)
-            except (OSError, ValueError) as error:
-                problems.append(str(error))
-        if self.weights_path.exists():
-            try:
-                weights = files.load_weights(self.weights_path)
-            except (OSError, ValueError) as error:
-                problems.append(str(error))
-        return points, weights, problems
+    def restore(self) -> tuple[WorkspaceData | None, list[str]]:
+        """(the last session's workspace or None, problems met reading it)."""
+        if not self.path.exists():
+            return None, []
+        try:
+            return load_workspace(self.path), []
+        except (OSError, ValueError) as error:
+            return None, [str(error)]
 
     def discard(self) -> None:
         """Forget the autosave (File → New)."""
         self._timer.stop()
-        self._points = self._snapshot = None
         self.wait()
-        for path in (self.points_path, self.weights_path):
-            path.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)

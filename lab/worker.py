@@ -1,10 +1,12 @@
 """The training thread: owns the TrainingRun, paces snapshots, waits while the GUI paints.
 
-Every engine call happens on this thread; the GUI sends commands and gets Snapshots back.
-Pacing: the worker trains in ~5 ms slices (so commands take effect promptly), sends at most
-one snapshot per ~50 ms, and after sending one waits until the GUI says it has handled it
-(or 0.25 s, should the GUI be stuck). So nothing queues up however fast training runs; the
-only other snapshots are the few that answer a user's command.
+It is the GUI's runner (lab.core.runner.Runner): every engine call happens on this thread;
+the workspace sends commands and gets Snapshots back. Pacing: the worker trains in ~5 ms
+slices (so commands take effect promptly), sends at most one snapshot per ~50 ms, and after
+sending one waits until the GUI says it has handled it (or 0.25 s, should the GUI be stuck).
+So nothing queues up however fast training runs; the only other snapshots are the few that
+answer a user's command. Each snapshot carries the parts the views asked for (see
+lab.core.parts) that are due at their own pace.
 
 The GIL: the worker never sleeps to hand it over. Python's switch interval (5 ms) gives the
 GUI thread the GIL when it asks, and each snapshot's wait releases it at least every ~50 ms,
@@ -20,45 +22,29 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 from threadpoolctl import threadpool_limits
 
-from lab.core.boundary import Rect
-from lab.core.model import ModelSettings
-from lab.core.training import Diverged, Snapshot, TrainingRun
+from lab.core.parts import DEFAULT_PARTS, PARTS
+from lab.core.training import Diverged, EndKind, RunConfig, RunEnd, Snapshot, TrainingRun
 
 SLICE_SECONDS = 0.005
-# Every snapshot costs the worker a round trip to the GUI thread, and curve and grid ones
-# also wait for pyqtgraph's paint. 20 snapshots a second (the loss curve in every other
-# one, decision regions and weights in every fifth) still look live and leave the worker
-# ~1% more of its time than 30/10/5 did.
+# Every snapshot costs the worker a round trip to the GUI thread, and those whose parts
+# repaint a plot also wait for pyqtgraph's paint: 20 a second still look live.
 SNAPSHOT_INTERVAL = 1 / 20
-CURVE_INTERVAL = 0.1
-GRID_INTERVAL = 0.25
 PAINT_TIMEOUT = 0.25
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything needed to (re)build a run."""
-
-    settings: ModelSettings
-    optimizer: str
-    learning_rate: float
-    weights: dict[str, np.ndarray] | None = None
-    step: int = 0
 
 
 class TrainingWorker(QThread):
     """A long-lived thread with a command queue; see the module docstring for the pacing."""
 
     snapshotReady = Signal(object)  # Snapshot, while training or after a command
-    # The final Snapshot, why the run ended, and the ticket the GUI gave the run when it
-    # started it, so a late signal from an earlier run is recognisable as such.
-    trainingFinished = Signal(object, str, int)
+    # The final Snapshot, why the run ended (RunEnd), and the ticket the workspace gave the
+    # run when it started it, so a late signal from an earlier run is recognisable as such.
+    trainingFinished = Signal(object, object, int)
     failed = Signal(str)  # an unexpected error, with its traceback
 
     def __init__(self, parent=None) -> None:
@@ -70,7 +56,7 @@ class TrainingWorker(QThread):
         self._remaining = 0
         self._paused = False
         self._alive = True
-        self._view: Rect | None = None
+        self._wanted: dict[str, Any] = dict(DEFAULT_PARTS)  # part name -> its view's argument
         self._points: tuple[np.ndarray, np.ndarray] | None = None
         self._ticket = 0
 
@@ -87,9 +73,12 @@ class TrainingWorker(QThread):
         """Takes effect from the next training slice (~5 ms)."""
         self._post(lambda: self._set_learning_rate(learning_rate))
 
-    def set_view(self, rect: Rect | None) -> None:
-        """Where the decision grid should be evaluated (None: no grid wanted)."""
-        self._post(lambda: self._set_view(rect))
+    def want(self, part: str, argument: Any = None, wanted: bool = True) -> None:
+        """Send this part (lab.core.parts) from now on, made with `argument`, or stop sending
+        it; a paused or idle run answers with a snapshot that shows the change."""
+        if part not in PARTS:
+            raise KeyError(f"no snapshot part {part!r}; there are {', '.join(PARTS)}")
+        self._post(lambda: self._want(part, argument, wanted))
 
     def train(self, steps: int, ticket: int) -> None:
         """Start a run of `steps` steps; its trainingFinished carries `ticket`."""
@@ -107,7 +96,7 @@ class TrainingWorker(QThread):
 
     def stop(self, reason: str = "stopped") -> None:
         """End the current run, if any, with this reason."""
-        self._post(lambda: self._finish(reason) if self._remaining else None)
+        self._post(lambda: self._finish(RunEnd.stopped(reason)) if self._remaining else None)
 
     def painted(self) -> None:
         """The GUI has shown the last snapshot: the worker may send the next."""
@@ -131,7 +120,8 @@ class TrainingWorker(QThread):
             self._loop()
 
     def _loop(self) -> None:
-        last_sent = last_curve = last_grid = 0.0
+        last_sent = 0.0
+        last_part = dict.fromkeys(PARTS, 0.0)  # when each part was last sent
         while self._alive:
             try:
                 training = self._remaining > 0 and not self._paused
@@ -148,39 +138,41 @@ class TrainingWorker(QThread):
             try:
                 self._remaining -= self._run.train(self._remaining, min(SLICE_SECONDS, due))
             except Diverged as error:
-                self._finish(str(error))
+                self._finish(RunEnd(EndKind.DIVERGED, str(error)))
                 continue
             except Exception:
                 self._fail()
                 continue
             if self._remaining == 0:
-                self._finish("finished")
+                self._finish(RunEnd.finished())
                 continue
             now = time.perf_counter()
             if now - last_sent >= SNAPSHOT_INTERVAL and self._painted.is_set():
-                curve = now - last_curve >= CURVE_INTERVAL
-                grid = now - last_grid >= GRID_INTERVAL
+                due = {
+                    name: argument
+                    for name, argument in self._wanted.items()
+                    if now - last_part[name] >= PARTS[name].interval
+                }
                 self._painted.clear()
-                self.snapshotReady.emit(self._snapshot(curve, grid))
+                self.snapshotReady.emit(self._run.snapshot(due))
                 last_sent = now
-                last_curve = now if curve else last_curve
-                last_grid = now if grid else last_grid
+                last_part.update(dict.fromkeys(due, now))
                 if not self._painted.wait(PAINT_TIMEOUT):
                     self._painted.set()  # a busy GUI must not stop the run's snapshots for good
 
-    def _send(self, curve: bool = True) -> None:
-        """A snapshot outside the paced loop: answering a command while idle or paused."""
-        self.snapshotReady.emit(self._snapshot(curve))
+    def _send(self) -> None:
+        """A snapshot outside the paced loop, with every wanted part: answering a command
+        while idle or paused."""
+        self.snapshotReady.emit(self._snapshot())
 
-    def _snapshot(self, curve: bool = True, grid: bool = True) -> Snapshot:
-        rect = self._view if grid else None
-        return self._run.snapshot(curve=curve, grid_rect=rect)
+    def _snapshot(self) -> Snapshot:
+        return self._run.snapshot(self._wanted)
 
-    def _finish(self, reason: str) -> None:
+    def _finish(self, end: RunEnd) -> None:
         self._remaining = 0
         self._paused = False
         if self._run is not None:
-            self.trainingFinished.emit(self._snapshot(), reason, self._ticket)
+            self.trainingFinished.emit(self._snapshot(), end, self._ticket)
 
     def _fail(self) -> None:
         self._remaining = 0
@@ -189,10 +181,8 @@ class TrainingWorker(QThread):
 
     def _configure(self, config: RunConfig) -> None:
         if self._remaining:
-            self._finish("stopped")
-        self._run = TrainingRun(
-            config.settings, config.optimizer, config.learning_rate, config.weights, config.step
-        )
+            self._finish(RunEnd.stopped())
+        self._run = TrainingRun.from_config(config)
         if self._points is not None:
             self._run.set_points(*self._points)
         self._send()
@@ -206,9 +196,9 @@ class TrainingWorker(QThread):
         except ValueError:  # more classes than the model has: the GUI rebuilds the model
             self._run.set_points(np.empty((0, 2)), np.empty(0, dtype=np.int64))
         if self._remaining and not self._run.point_count:
-            self._finish("stopped: there are no points to train on")
+            self._finish(RunEnd.stopped("stopped: there are no points to train on"))
         elif not self._remaining or self._paused:
-            self._send(curve=False)
+            self._send()
 
     def _set_learning_rate(self, learning_rate: float) -> None:
         if self._run is not None:
@@ -219,10 +209,13 @@ class TrainingWorker(QThread):
             self._paused = True
             self._send()
 
-    def _set_view(self, rect: Rect | None) -> None:
-        self._view = rect
+    def _want(self, part: str, argument: Any, wanted: bool) -> None:
+        if wanted:
+            self._wanted[part] = argument
+        else:
+            self._wanted.pop(part, None)
         if self._run is not None and (not self._remaining or self._paused):
-            self._send(curve=False)
+            self._send()
 
     def _step_once(self, ticket: int) -> None:
         if not (self._remaining and self._paused):
@@ -231,20 +224,20 @@ class TrainingWorker(QThread):
         try:
             self._remaining -= self._run.train(1)
         except Diverged as error:
-            self._finish(str(error))
+            self._finish(RunEnd(EndKind.DIVERGED, str(error)))
             return
         if self._remaining:
             self._send()
         else:
-            self._finish("finished")
+            self._finish(RunEnd.finished())
 
     def _start(self, steps: int, ticket: int) -> None:
         if self._remaining:
-            self._finish("stopped")
+            self._finish(RunEnd.stopped())
         self._ticket = ticket
         if self._run is None or self._run.point_count == 0:
             snapshot = self._snapshot() if self._run else None
-            self.trainingFinished.emit(snapshot, "no points to train on", ticket)
+            self.trainingFinished.emit(snapshot, RunEnd.stopped("no points to train on"), ticket)
             return
         self._run.run_start_step = self._run.step
         self._paused = False

@@ -7,6 +7,7 @@ whatever the number of points.
 from __future__ import annotations
 
 import itertools
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,12 +16,8 @@ import engine as ts
 
 MODEL_KINDS = {"perceptron": "Perceptron", "mlp": "MLP"}
 ACTIVATIONS = {"sigmoid": ts.sigmoid, "tanh": ts.tanh, "relu": ts.relu}
-OPTIMIZERS = {
-    "gradient_descent": "Gradient descent",
-    "momentum": "Momentum",
-    "adam": "Adam",
-}
 MAX_HIDDEN_UNITS = 256
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -42,14 +39,23 @@ class ModelSettings:
             raise ValueError(f"a model needs 2 to 4 classes, not {self.classes}")
         if self.kind == "mlp" and not self.hidden:
             raise ValueError("an MLP needs at least one hidden layer")
-        if not all(1 <= size <= MAX_HIDDEN_UNITS for size in self.hidden):
+        if not all(whole(size, 1, MAX_HIDDEN_UNITS) for size in self.hidden):
             raise ValueError(f"hidden layer sizes must be 1 to {MAX_HIDDEN_UNITS}")
+        if not whole(self.seed, 0, MAX_SEED):
+            raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED}")
 
     @property
     def layers(self) -> list[int]:
         """Layer sizes from input to output, e.g. [2, 8, 8, 2]."""
         hidden = list(self.hidden) if self.kind == "mlp" else []
         return [2, *hidden, self.classes]
+
+
+def whole(value: object, low: int, high: int) -> bool:
+    """An integer (not a bool) from low to high: what counts and sizes from files must be."""
+    return (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= value <= high
+    )
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_CLASSES = 4
+MAX_POINTS = 1_000_000  # what files, generators and the plots are made for
 MAX_HISTORY_STEPS = 200
 # Whole-array steps (replace, clear) dominate memory; with 100,000 points each costs ~2.4 MB.
 MAX_HISTORY_BYTES = 128 * 2**20
@@ -198,6 +199,15 @@ class PointSet:
         """Swap in new data (Generate, Open points) as one undoable step."""
         xy_array, label_array = validate_points(xy, labels)
         self._do(_Swap(_frozen(xy_array), _frozen(label_array)))
+
+    def reset(self, xy: object, labels: object) -> None:
+        """Start over with these points and no undo history (a workspace opened or new)."""
+        xy_array, label_array = validate_points(xy, labels)
+        self._xy, self._labels = _frozen(xy_array), _frozen(label_array)
+        self._version += 1
+        self._undo.clear()
+        self._redo.clear()
+        self._finish()
 
     def clear(self) -> None:
         """Remove all points; clearing an empty set is not a change and leaves no step."""

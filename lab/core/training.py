@@ -1,25 +1,44 @@
 """A training run: a model, its optimizer and the points, stepped and snapshotted.
 
-Qt-free. The worker thread owns a run while it trains and hands the GUI `Snapshot`s: copies
-that stay valid whatever the run does next.
+Qt-free. A runner (the GUI's worker thread, or the CLI's loop) owns a run while it trains and
+hands out `Snapshot`s: copies that stay valid whatever the run does next.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 import engine as ts
 from lab.core.boundary import Rect, grid_points
-from lab.core.colors import CLASS_COLORS
-from lab.core.files import WEIGHTS_FORMAT, WEIGHTS_FORMAT_VERSION
+from lab.core.checkpoint import Checkpoint, OptimizerState
 from lab.core.loss_history import LossHistory
-from lab.core.model import OPTIMIZERS, Model, ModelSettings
+from lab.core.model import Model, ModelSettings
+from lab.core.optimizers import OPTIMIZER_SLOTS, make_optimizer
+from lab.core.parts import PARTS
 
 GRID_SIZE = 96
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything needed to (re)build a run: the model, how it trains, where it starts.
+
+    Without a checkpoint the run starts from fresh weights (the model's seed) at step 0.
+    `run_id` tells this run's snapshots from those of the run before it.
+    """
+
+    model: ModelSettings
+    optimizer: str = "gradient_descent"
+    learning_rate: float = 0.1
+    checkpoint: Checkpoint | None = None
+    run_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -34,32 +53,44 @@ class Grid:
 class Snapshot:
     """What the GUI shows of a run at one moment; every array is a private copy."""
 
+    run_id: int
     step: int
     loss: float | None
     accuracy: float | None
-    weights: dict[str, np.ndarray]
+    weights: Mapping[str, np.ndarray]
     settings: ModelSettings
     optimizer: str
     learning_rate: float
     run_start_step: int = 0  # where the current Train or Step began, for "step k of N"
-    curve: tuple[np.ndarray, np.ndarray] | None = None
-    grid: Grid | None = None
+    parts: Mapping[str, Any] = field(default_factory=dict)  # by name, see lab.core.parts
     created: float = field(default_factory=time.perf_counter)  # to measure how stale it is
 
 
+class EndKind(enum.Enum):
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """Why a Train or Step ended, and what to tell the user about it."""
+
+    kind: EndKind
+    message: str
+
+    @classmethod
+    def finished(cls) -> RunEnd:
+        return cls(EndKind.FINISHED, "finished")
+
+    @classmethod
+    def stopped(cls, reason: str = "stopped") -> RunEnd:
+        return cls(EndKind.STOPPED, reason)
+
+
 class Diverged(ArithmeticError):
-    """The loss or a weight stopped being finite; the run has rolled back."""
-
-
-def make_optimizer(name: str, learning_rate: float):
-    """The engine optimizer for a name in OPTIMIZERS."""
-    if name == "gradient_descent":
-        return ts.GradientDescentOptimizer(learning_rate)
-    if name == "momentum":
-        return ts.MomentumOptimizer(learning_rate, momentum=0.9)
-    if name == "adam":
-        return ts.AdamOptimizer(learning_rate)
-    raise ValueError(f"unknown optimizer {name!r}; choose from {list(OPTIMIZERS)}")
+    """The loss stopped being finite; the run has rolled back to its last good weights."""
 
 
 class TrainingRun:
@@ -70,10 +101,11 @@ class TrainingRun:
         settings: ModelSettings,
         optimizer: str = "gradient_descent",
         learning_rate: float = 0.1,
-        weights: dict[str, np.ndarray] | None = None,
-        step: int = 0,
+        checkpoint: Checkpoint | None = None,
+        run_id: int = 0,
     ) -> None:
-        self.model = Model(settings, weights)
+        self.run_id = run_id
+        self.model = Model(settings, checkpoint.weights if checkpoint else None)
         self.optimizer_name = optimizer
         self._optimizer = make_optimizer(optimizer, learning_rate)
         with self.model.graph:
@@ -82,11 +114,21 @@ class TrainingRun:
         self._session = ts.Session()
         self._feed: dict = {}
         self._labels = np.zeros(0, dtype=np.int64)
-        self.step = step
-        self.run_start_step = step
-        self.history = LossHistory()
-        self._history_start = step  # the history numbers its entries from 1
-        self._last_good = (step, self.model.current_weights())
+        if checkpoint is None:
+            self.step, self.history = 0, LossHistory()
+        else:
+            self.step = checkpoint.step
+            self.history = LossHistory.from_state(checkpoint.history)
+            self._load_optimizer_state(checkpoint.optimizer_state)
+        self.run_start_step = self.step
+        self._weights: tuple[int, dict[str, np.ndarray]] | None = None  # (step, copies)
+        self._last_good = (self.step, self.weights())
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> TrainingRun:
+        return cls(
+            config.model, config.optimizer, config.learning_rate, config.checkpoint, config.run_id
+        )
 
     @property
     def settings(self) -> ModelSettings:
@@ -152,63 +194,94 @@ class TrainingRun:
         return done
 
     def _roll_back(self) -> int:
-        """Restore the last finite weights seen by `snapshot`; returns their step."""
+        """Restore the last finite weights a snapshot saw; returns their step."""
         step, weights = self._last_good
         self.model.assign(weights)
+        self._weights = None
         self._train_op.reset_state()  # momentum and Adam moments hold the diverged step
         return step
 
-    def snapshot(self, curve: bool = True, grid_rect: Rect | None = None) -> Snapshot:
-        """Copies of the run's state; the loss curve and decision grid only when asked."""
-        weights = self.model.current_weights()  # private copies, shared with the snapshot
-        for array in weights.values():
-            array.flags.writeable = False
+    def weights(self) -> dict[str, np.ndarray]:
+        """Read-only copies of the weights, made once per step and shared by what asks."""
+        if self._weights is None or self._weights[0] != self.step:
+            copies = self.model.current_weights()
+            for array in copies.values():
+                array.flags.writeable = False
+            self._weights = (self.step, copies)
+        return self._weights[1]
+
+    def snapshot(self, parts: Mapping[str, Any] | None = None) -> Snapshot:
+        """The numbers and weights now, plus the named parts (lab.core.parts), each made from
+        what its view asked for (a rectangle for the regions, say)."""
+        weights = self.weights()
         if all(np.isfinite(w).all() for w in weights.values()):
             self._last_good = (self.step, weights)
-        grid = None
-        if grid_rect is not None:
-            points = grid_points(grid_rect, GRID_SIZE, GRID_SIZE)
-            probabilities = self._session.run(self.model.probabilities, {self.model.x: points})
-            grid = Grid(grid_rect, probabilities.reshape(GRID_SIZE, GRID_SIZE, -1))
+        made = {name: PARTS[name].make(self, wanted) for name, wanted in (parts or {}).items()}
+        accuracy = self.accuracy()
+        loss = self.history.last
+        if loss is None and accuracy is not None:  # weights that came without a history
+            loss = float(self.model.loss.output)
         return Snapshot(
+            run_id=self.run_id,
             step=self.step,
-            loss=self.history.last,
-            accuracy=self.accuracy(),
+            loss=loss,
+            accuracy=accuracy,
             weights=weights,
             settings=self.settings,
             optimizer=self.optimizer_name,
             learning_rate=self.learning_rate,
             run_start_step=self.run_start_step,
-            curve=self._curve() if curve else None,
-            grid=grid,
+            parts=made,
         )
 
-    def _curve(self) -> tuple[np.ndarray, np.ndarray]:
-        steps, losses = self.history.curve()
-        return steps + self._history_start, losses
+    def curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, losses) of the whole run so far, in bounded size."""
+        return self.history.curve()
+
+    def grid(self, rect: Rect) -> Grid:
+        """Class probabilities over `rect`, for the decision regions."""
+        points = grid_points(rect, GRID_SIZE, GRID_SIZE)
+        probabilities = self._session.run(self.model.probabilities, {self.model.x: points})
+        return Grid(rect, probabilities.reshape(GRID_SIZE, GRID_SIZE, -1))
+
+    def checkpoint(self) -> Checkpoint:
+        """What continuing exactly from this step needs (copies)."""
+        return Checkpoint(self.step, self.weights(), self._optimizer_state(), self.history.state())
 
     def accuracy(self) -> float | None:
-        """Share of points classified right by the last forward pass (before its update)."""
+        """Share of points classified right by the current weights.
+
+        Every step computes the probabilities (before its update); without a step since the
+        points or the weights came, one forward pass does (and leaves the loss it computed).
+        """
         probabilities = self.model.loss.probabilities
         if probabilities is None or probabilities.shape[0] != self._labels.size:
-            return None
+            if not self._labels.size:
+                return None
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                self._session.run(self.model.loss, self._feed)
+            probabilities = self.model.loss.probabilities
         return float(np.mean(probabilities.argmax(axis=1) == self._labels))
 
+    def _optimizer_state(self) -> dict[str, dict[str, np.ndarray]]:
+        state: dict[str, dict[str, np.ndarray]] = {}
+        for name, variable in self.model.variables.items():
+            slots = {
+                slot: self._optimizer.get_slot(variable, slot)
+                for slot in self._optimizer.get_slot_names()
+            }
+            if all(value is not None for value in slots.values()) and slots:
+                state[name] = slots
+        return state
 
-def weights_metadata(snapshot: Snapshot) -> dict:
-    """The metadata written next to exported weights (lab.core.files validates its schema)."""
-    settings = snapshot.settings
-    return {
-        "format": WEIGHTS_FORMAT,
-        "format_version": WEIGHTS_FORMAT_VERSION,
-        "model": settings.kind,
-        "layers": settings.layers,
-        "activation": settings.activation,
-        "classes": settings.classes,
-        "class_colors": list(CLASS_COLORS[: settings.classes]),
-        "step": snapshot.step,
-        "loss": snapshot.loss,
-        "learning_rate": snapshot.learning_rate,
-        "optimizer": snapshot.optimizer,
-        "engine_version": ts.__version__,
-    }
+    def _load_optimizer_state(self, state: OptimizerState) -> None:
+        names = OPTIMIZER_SLOTS[self.optimizer_name]
+        for variable_name, slots in state.items():
+            variable = self.model.variables.get(variable_name)
+            if variable is None or set(slots) != set(names):
+                raise ValueError(
+                    f"optimizer state for {variable_name!r} does not fit a "
+                    f"{self.optimizer_name} run of this model"
+                )
+            for slot, value in slots.items():
+                self._optimizer.set_slot(variable, slot, value)

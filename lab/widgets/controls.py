@@ -1,9 +1,13 @@
 """The control panel: data, model and training settings and the run buttons.
 
-It only collects what the user picks and says so through signals; the window acts on them.
+It shows the workspace's settings (``show_*``) and says through signals when the user edits
+them; the window hands the edits to the workspace, whose rules decide.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -24,11 +28,20 @@ from PySide6.QtWidgets import (
 
 from lab.core.colors import CLASS_COLORS
 from lab.core.datasets import DATASETS
-from lab.core.model import ACTIVATIONS, MODEL_KINDS, OPTIMIZERS, ModelSettings, parse_hidden
+from lab.core.model import ACTIVATIONS, MAX_SEED, MODEL_KINDS, ModelSettings, parse_hidden
+from lab.core.optimizers import OPTIMIZERS
 from lab.core.points import MAX_CLASSES
+from lab.core.settings import (
+    MAX_LEARNING_RATE,
+    MAX_STEPS,
+    MIN_LEARNING_RATE,
+    DataSettings,
+    TrainingSettings,
+)
+from lab.core.workspace import RunState
 from lab.widgets.spin_boxes import LogSpinBox
 
-MAX_STEPS = 1_000_000
+MAX_GENERATED = 100_000  # points Generate makes at most from the panel
 
 
 def _combo(name: str, items: dict[str, str]) -> QComboBox:
@@ -65,8 +78,9 @@ class Controls(QWidget):
     """Data, model and training controls with stable objectNames (the test seams)."""
 
     generateRequested = Signal()
-    modelChanged = Signal()  # kind, hidden layers, activation, init seed or optimizer
-    learningRateChanged = Signal(float)
+    dataEdited = Signal()  # data set, count, noise or seed
+    modelEdited = Signal()  # kind, hidden layers, activation or init seed
+    trainingEdited = Signal()  # optimizer, learning rate or steps
     trainRequested = Signal()
     pauseToggled = Signal(bool)
     stopRequested = Signal()
@@ -88,13 +102,15 @@ class Controls(QWidget):
         box = QGroupBox("Data")
         form = QFormLayout(box)
         self.datasetKind = _combo("datasetKind", {k: d.label for k, d in DATASETS.items()})
-        self.pointCount = _spin("pointCount", 1, 100_000, DATASETS["blobs"].default_count)
+        self.pointCount = _spin("pointCount", 1, MAX_GENERATED, DATASETS["blobs"].default_count)
         self.noise = QDoubleSpinBox(objectName="noise", minimum=0.0, maximum=5.0, singleStep=0.05)
         self.noise.setValue(DATASETS["blobs"].default_noise)
-        self.dataSeed = _spin("dataSeed", 0, 2**31 - 1, 1)
+        self.dataSeed = _spin("dataSeed", 0, MAX_SEED, 1)
         self.generateButton = _button("generateButton", "Generate", "Replace the points (undoable)")
         self.generateButton.clicked.connect(self.generateRequested)
         self.datasetKind.currentIndexChanged.connect(self._dataset_defaults)
+        for spin in (self.pointCount, self.noise, self.dataSeed):
+            spin.valueChanged.connect(self.dataEdited)
         self.classSelector = QComboBox(objectName="classSelector")
         for i in range(MAX_CLASSES):
             self.classSelector.addItem(class_icon(i), f"class {i}", i)
@@ -122,7 +138,7 @@ class Controls(QWidget):
         self.hiddenLayers.setToolTip("Hidden layer sizes, e.g. 8,8")
         self.activation = _combo("activation", {k: k for k in ACTIVATIONS})
         self.activation.setCurrentIndex(list(ACTIVATIONS).index("tanh"))
-        self.initSeed = _spin("initSeed", 0, 2**31 - 1, 0)
+        self.initSeed = _spin("initSeed", 0, MAX_SEED, 0)
         self.initSeed.setToolTip("Seed of the random initial weights")
         loss = QLabel("Loss: mean softmax cross-entropy over the points")
         loss.setWordWrap(True)
@@ -131,10 +147,10 @@ class Controls(QWidget):
         form.addRow("Activation", self.activation)
         form.addRow("Init seed", self.initSeed)
         form.addRow(loss)
-        self.modelKind.currentIndexChanged.connect(self.modelChanged)
-        self.hiddenLayers.editingFinished.connect(self.modelChanged)
-        self.activation.currentIndexChanged.connect(self.modelChanged)
-        self.initSeed.valueChanged.connect(self.modelChanged)
+        self.modelKind.currentIndexChanged.connect(self.modelEdited)
+        self.hiddenLayers.editingFinished.connect(self.modelEdited)
+        self.activation.currentIndexChanged.connect(self.modelEdited)
+        self.initSeed.valueChanged.connect(self.modelEdited)
         return box
 
     def _training_group(self) -> QGroupBox:
@@ -142,12 +158,15 @@ class Controls(QWidget):
         layout = QVBoxLayout(box)
         form = QFormLayout()
         self.optimizer = _combo("optimizer", OPTIMIZERS)
-        self.optimizer.currentIndexChanged.connect(self.modelChanged)
-        self.learningRate = LogSpinBox(1e-5, 10.0, 0.1)
+        self.learningRate = LogSpinBox(MIN_LEARNING_RATE, MAX_LEARNING_RATE, 0.1)
         self.learningRate.setObjectName("learningRate")
-        self.learningRate.setToolTip("Type any value from 1e-05 to 10; arrows step 1-2-5")
-        self.learningRate.valueChanged.connect(self.learningRateChanged)
+        self.learningRate.setToolTip(
+            f"Type any value from {MIN_LEARNING_RATE:g} to {MAX_LEARNING_RATE:g}; arrows step 1-2-5"
+        )
         self.steps = _spin("steps", 1, MAX_STEPS, 300)
+        self.optimizer.currentIndexChanged.connect(self.trainingEdited)
+        self.learningRate.valueChanged.connect(self.trainingEdited)
+        self.steps.valueChanged.connect(self.trainingEdited)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learningRate)
         form.addRow("Steps", self.steps)
@@ -181,50 +200,69 @@ class Controls(QWidget):
         self.progress.setValue(done)
         self.progress.setFormat(f"step {done:,} of {total:,}")
 
-    # --- reading the settings ---------------------------------------------------------------
-    def model_settings(self, classes: int) -> ModelSettings:
-        """The model the controls describe; ValueError (for the user) if hidden is malformed."""
+    # --- reading and showing the settings --------------------------------------------------
+    def data_settings(self) -> DataSettings:
+        return DataSettings(
+            self.datasetKind.currentData(),
+            self.pointCount.value(),
+            self.noise.value(),
+            self.dataSeed.value(),
+        )
+
+    def model_settings(self, current: ModelSettings) -> ModelSettings:
+        """The model the fields describe, classes as `current`'s; ValueError (for the user)
+        if the hidden layers of an MLP are malformed. A perceptron keeps `current`'s hidden
+        sizes, for when the user switches back."""
         kind = self.modelKind.currentData()
-        hidden = parse_hidden(self.hiddenLayers.text()) if kind == "mlp" else ()
+        hidden = parse_hidden(self.hiddenLayers.text()) if kind == "mlp" else current.hidden
         return ModelSettings(
             kind=kind,
             hidden=hidden,
             activation=self.activation.currentData(),
-            classes=classes,
+            classes=current.classes,
             seed=self.initSeed.value(),
         )
 
-    def show_settings(self, settings: ModelSettings, optimizer: str, learning_rate: float) -> None:
-        """Reflect settings that came from elsewhere (imported weights) without echoing them."""
-        widgets = self._model_widgets()
-        for widget in widgets:
-            widget.blockSignals(True)
-        self.modelKind.setCurrentIndex(self.modelKind.findData(settings.kind))
-        if settings.hidden:  # a perceptron leaves the MLP's last sizes in place
+    def training_settings(self) -> TrainingSettings:
+        return TrainingSettings(
+            self.optimizer.currentData(), self.learningRate.value(), self.steps.value()
+        )
+
+    def show_data(self, data: DataSettings) -> None:
+        with _quiet(self.datasetKind, self.pointCount, self.noise, self.dataSeed):
+            self.datasetKind.setCurrentIndex(self.datasetKind.findData(data.dataset))
+            self.pointCount.setValue(data.count)
+            self.noise.setValue(data.noise)
+            self.dataSeed.setValue(data.seed)
+
+    def show_model(self, settings: ModelSettings) -> None:
+        with _quiet(self.modelKind, self.hiddenLayers, self.activation, self.initSeed):
+            self.modelKind.setCurrentIndex(self.modelKind.findData(settings.kind))
             self.hiddenLayers.setText(",".join(map(str, settings.hidden)))
-        self.activation.setCurrentIndex(self.activation.findData(settings.activation))
-        self.initSeed.setValue(settings.seed)
-        self.optimizer.setCurrentIndex(self.optimizer.findData(optimizer))
-        for widget in widgets:
-            widget.blockSignals(False)
-        self.learningRate.setValue(learning_rate)
+            self.activation.setCurrentIndex(self.activation.findData(settings.activation))
+            self.initSeed.setValue(settings.seed)
         self._update_model_fields()
 
-    def set_state(self, state: str, can_train: bool) -> None:
-        """Enable what makes sense in 'idle', 'training' or 'paused'."""
-        idle = state == "idle"
-        self.trainButton.setEnabled(can_train and state != "training")
+    def show_training(self, settings: TrainingSettings) -> None:
+        with _quiet(self.optimizer, self.learningRate, self.steps):
+            self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer))
+            self.learningRate.setValue(settings.learning_rate)
+            self.steps.setValue(settings.steps)
+
+    def set_state(self, state: RunState, can_train: bool) -> None:
+        """Enable what makes sense while idle, training or paused."""
+        idle = state is RunState.IDLE
+        training = state is RunState.TRAINING
+        self.trainButton.setEnabled(can_train and not training)
         self.pauseButton.setEnabled(not idle)
         self.stopButton.setEnabled(not idle)
-        self.stepButton.setEnabled(can_train and state != "training")
+        self.stepButton.setEnabled(can_train and not training)
         self.resetButton.setEnabled(True)
         for widget in self._model_widgets():
             widget.setEnabled(idle)
         self._update_model_fields()
-        if idle and self.pauseButton.isChecked():
-            self.pauseButton.blockSignals(True)
-            self.pauseButton.setChecked(False)
-            self.pauseButton.blockSignals(False)
+        with _quiet(self.pauseButton):
+            self.pauseButton.setChecked(state is RunState.PAUSED)
         self.pauseButton.setText("Resume" if self.pauseButton.isChecked() else "Pause")
 
     def _model_widgets(self) -> tuple[QWidget, ...]:
@@ -241,6 +279,19 @@ class Controls(QWidget):
         self.activation.setEnabled(mlp)
 
     def _dataset_defaults(self) -> None:
-        dataset = DATASETS[self.datasetKind.currentData()]
-        self.pointCount.setValue(dataset.default_count)
-        self.noise.setValue(dataset.default_noise)
+        """A new data set comes with its own count and noise."""
+        self.show_data(DataSettings.for_dataset(self.datasetKind.currentData(),
+                                                self.dataSeed.value()))
+        self.dataEdited.emit()
+
+
+@contextlib.contextmanager
+def _quiet(*widgets: QWidget) -> Iterator[None]:
+    """Set widgets from the workspace without their signals echoing it back as an edit."""
+    for widget in widgets:
+        widget.blockSignals(True)
+    try:
+        yield
+    finally:
+        for widget in widgets:
+            widget.blockSignals(False)

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import QApplication
 from lab.app import create_app
 from lab.core.datasets import generate, tutorial_points
 from lab.core.model import ModelSettings
+from lab.core.settings import MAX_STEPS, TrainingSettings
 from lab.core.training import Snapshot, TrainingRun
+from lab.core.workspace import RunState
 from lab.window import MainWindow
-from lab.worker import RunConfig
 
 WORKLOADS = {
     "W1 perceptron, 100 pts": (ModelSettings(), "tutorial", 100),
@@ -49,6 +50,16 @@ def headless_rate(settings: ModelSettings, xy, labels, seconds: float) -> float:
     start = time.perf_counter()
     steps = run.train(BIG, seconds)
     return steps / (time.perf_counter() - start)
+
+
+def start_model(window: MainWindow, settings: ModelSettings, xy, labels) -> None:
+    """The window's workspace with these points and a fresh model, trained by gradient descent
+    at 0.1."""
+    workspace = window.workspace
+    workspace.points.replace(xy, labels)
+    workspace.set_model(settings)
+    workspace.set_training(TrainingSettings("gradient_descent", 0.1, MAX_STEPS))
+    workspace.reset()
 
 
 def percentile(values, q: float) -> float:
@@ -72,16 +83,15 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     This machine's speed drifts by ±30% over seconds, so a ratio of two long runs measures
     the drift; adjacent chunks share it. Between chunks the run is paused (Pause button).
     """
-    window._points.replace(xy, labels)
+    start_model(window, settings, xy, labels)
     window.data_plot.fit_view()
-    window.worker.configure(RunConfig(settings, "gradient_descent", 0.1))
     spin(app, 0.5)
     shown: list[tuple[float, float]] = []  # (shown at, created)
     original = window._render_numbers  # the last part of showing a snapshot
 
     def render():
         original()
-        shown.append((time.perf_counter(), window._snapshot.created))
+        shown.append((time.perf_counter(), window.workspace.latest.created))
 
     window._render_numbers = render
     # Snapshots emitted (counted on the worker thread) but not yet delivered to the GUI.
@@ -113,11 +123,11 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     def pause_run() -> Snapshot:
         asked = time.perf_counter()
         pause.setChecked(True)
-        wait_for(app, lambda: window._snapshot.created > asked)
-        return window._snapshot
+        wait_for(app, lambda: window.workspace.latest.created > asked)
+        return window.workspace.latest
 
     window.controls.steps.setValue(window.controls.steps.maximum())  # more than 10 s needs
-    window._train()
+    window.workspace.train()
     paused = pause_run()
     chunks = max(1, round(seconds))
     ratios, rates, headless_rates, shown_time = [], [], [], 0.0
@@ -136,8 +146,8 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
         shown_time += paused.created - started
         shown[n_shown:] = [s for s in shown[n_shown:] if s[1] < paused.created]  # not the pause's
     window.worker.stop()
-    wait_for(app, lambda: window._state == "idle")
-    final = window._snapshot
+    wait_for(app, lambda: window.workspace.state is RunState.IDLE)
+    final = window.workspace.latest
     window._render_numbers = original
     signal.disconnect(count_sent)
     signal.disconnect(count_delivered)
@@ -166,12 +176,11 @@ def rss_mb() -> float:
 
 def long_run(app, window: MainWindow, seconds: float) -> None:
     xy, labels = tutorial_points()
-    window._points.replace(xy, labels)
-    window.worker.configure(RunConfig(ModelSettings(), "gradient_descent", 0.1))
+    start_model(window, ModelSettings(), xy, labels)
     spin(app, 0.5)
     rss_before = rss_mb()
     window.controls.steps.setValue(1_000_000)
-    window._train()
+    window.workspace.train()
     done = []
     window.trainingFinished.connect(lambda reason: done.append(reason))
     deadline = time.perf_counter() + seconds
@@ -181,8 +190,8 @@ def long_run(app, window: MainWindow, seconds: float) -> None:
         window.worker.stop()
         while not done:
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
-    snapshot = window._snapshot
-    steps, losses = snapshot.curve
+    snapshot = window.workspace.latest
+    steps, losses = snapshot.parts["curve"]
     redraws = []
     for _ in range(20):
         t = time.perf_counter()

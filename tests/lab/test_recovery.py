@@ -1,4 +1,5 @@
-"""Autosave and restore: a crash loses at most a couple of seconds of work."""
+"""Autosave and restore: a crash loses at most a couple of seconds of work, and the next
+launch continues the run the user was watching."""
 
 import os
 import signal
@@ -13,8 +14,12 @@ from PySide6.QtCore import QSettings
 
 import lab
 from lab.autosave import DELAY_MS
+from lab.core.io.workspace_file import load_workspace
+from lab.core.settings import TrainingSettings
 from lab.window import MainWindow
 
+# A child app that does something, waits until the autosave holds it, says SAVED and the
+# autosaved step, then keeps running until it is killed.
 CHILD = textwrap.dedent(
     """
     import sys, time
@@ -22,19 +27,32 @@ CHILD = textwrap.dedent(
     from PySide6.QtWidgets import QApplication
     QStandardPaths.setTestModeEnabled(True)
     app = QApplication([])
+    from lab.core.io.workspace_file import load_workspace
+    from lab.core.settings import TrainingSettings
     from lab.window import MainWindow
     w = MainWindow()
     w.show()
-    for i in range(5):
-        w._points.add(3.0 + i, -4.0, 1)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        app.processEvents()
-        if w.autosave.points_path.exists():
-            break
-        time.sleep(0.01)
-    w.autosave.wait()
-    print("SAVED", flush=True)
+
+    def saved(condition):
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            app.processEvents()
+            w.autosave.wait()
+            if w.autosave.path.exists() and condition(load_workspace(w.autosave.path)):
+                return True
+            time.sleep(0.01)
+        return False
+
+    if sys.argv[1] == "edit":
+        for i in range(5):
+            w.workspace.points.add(3.0 + i, -4.0, 1)
+        ok = saved(lambda data: len(data.labels) == 105)
+    else:
+        w.workspace.set_training(TrainingSettings("adam", 0.01, 1_000_000))
+        w.workspace.train()
+        ok = saved(lambda data: data.checkpoint.step > 200)
+    print("SAVED" if ok else "TIMEOUT", load_workspace(w.autosave.path).checkpoint.step,
+          flush=True)
     while True:
         app.processEvents()
         time.sleep(0.01)
@@ -50,17 +68,23 @@ def window(qtbot):
     w.close()
 
 
-def test_edits_survive_kill_9_of_the_app(qtbot, private_home):
-    env = dict(os.environ, HOME=str(private_home), QT_QPA_PLATFORM="offscreen")
+def kill_9_after(mode, home):
+    """Run the child in `mode` until it has autosaved, kill -9 it; the step it autosaved."""
+    env = dict(os.environ, HOME=str(home), QT_QPA_PLATFORM="offscreen")
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, mode], env=env, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert child.stdout.readline().strip() == "SAVED"
+        said, step = child.stdout.readline().split()
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
-    assert child.returncode == -signal.SIGKILL
+    assert said == "SAVED" and child.returncode == -signal.SIGKILL
+    return int(step)
+
+
+def test_edits_survive_kill_9_of_the_app(qtbot, private_home):
+    kill_9_after("edit", private_home)
     restored = MainWindow()
     qtbot.addWidget(restored)
     xy, labels = restored.points()
@@ -70,58 +94,81 @@ def test_edits_survive_kill_9_of_the_app(qtbot, private_home):
     restored.close()
 
 
-def test_points_are_saved_within_two_seconds_of_a_change(qtbot, window):
-    window._points.add(1.0, 2.0, 0)
+def test_a_run_killed_mid_training_comes_back_with_its_curve_and_optimizer(qtbot, private_home):
+    step = kill_9_after("train", private_home)
+    restored = MainWindow()
+    qtbot.addWidget(restored)
+    ws = restored.workspace
+    assert ws.training == TrainingSettings("adam", 0.01, 1_000_000)
+    assert ws.checkpoint.step == step > 200
+    assert ws.checkpoint.history.count == step  # the whole loss curve
+    assert int(ws.checkpoint.optimizer_state["W1"]["t"]) == step  # Adam's moments and count
+    qtbot.waitUntil(lambda: ws.latest is not None and ws.latest.step == step, timeout=5000)
+    steps, _losses = ws.latest.parts["curve"]
+    assert steps[-1] == step
+    restored.close()
+
+
+def test_changes_are_autosaved_within_two_seconds(qtbot, window):
+    window.workspace.points.add(1.0, 2.0, 0)
     started = time.monotonic()
-    qtbot.waitUntil(window.autosave.points_path.exists, timeout=DELAY_MS + 1000)
+
+    def saved():
+        window.autosave.wait()
+        path = window.autosave.path
+        return path.exists() and len(load_workspace(path).labels) == 101
+
+    qtbot.waitUntil(saved, timeout=DELAY_MS + 1000)
     assert time.monotonic() - started < 2.0
 
 
-def test_trained_weights_and_model_are_restored(qtbot, window):
+def test_trained_weights_model_and_settings_are_restored(qtbot, window):
+    window.controls.learningRate.setValue(0.02)
     window.controls.steps.setValue(100)
     with qtbot.waitSignal(window.trainingFinished, timeout=30_000):
-        window._train()
-    trained = window._snapshot
+        window.workspace.train()
+    trained = window.workspace.latest
     window.close()
     window.autosave.wait()
     again = MainWindow()
     qtbot.addWidget(again)
-    qtbot.waitUntil(lambda: again._snapshot is not None and again._snapshot.step == 100,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: again.workspace.latest is not None
+                    and again.workspace.latest.step == 100, timeout=5000)
     for name, value in trained.weights.items():
-        assert np.array_equal(again._snapshot.weights[name], value)
+        assert np.array_equal(again.workspace.latest.weights[name], value)
+    assert again.controls.learningRate.value() == 0.02
+    assert again.controls.steps.value() == 100
     again.close()
 
 
 def test_file_new_discards_the_autosave(qtbot, window):
-    window._points.clear()
+    window.workspace.points.clear()
     window.autosave.flush()
     window.autosave.wait()
-    assert window.autosave.points_path.exists()
+    assert window.autosave.path.exists()
     window.new_workspace()
-    assert not window.autosave.points_path.exists()
+    assert not window.autosave.path.exists()
     assert len(window.points()[1]) == 100
 
 
 def test_a_corrupt_autosave_is_reported_and_the_defaults_load(qtbot, window):
-    window._points.add(1.0, 1.0, 0)
+    window.workspace.points.add(1.0, 1.0, 0)
     window.close()
     window.autosave.wait()
-    window.autosave.points_path.write_text("x,y,label\n1,oops,0\n")
+    window.autosave.path.write_bytes(b"PK\x03\x04 not really a workspace")
     again = MainWindow()
     qtbot.addWidget(again)
     assert len(again.points()[1]) == 100
-    assert "points.csv" in again.statusBar().currentMessage()
+    assert "workspace.tlab" in again.statusBar().currentMessage()
     again.close()
 
 
-def test_learning_rate_steps_and_geometry_persist(qtbot, window):
-    window.controls.learningRate.setValue(0.02)
-    window.controls.steps.setValue(1234)
+def test_the_window_geometry_persists(qtbot, window):
+    window.show()
+    window.resize(760, 560)
     window.close()
-    assert float(QSettings(lab.APP_NAME, lab.APP_NAME).value("training/learning_rate")) == 0.02
+    assert QSettings(lab.APP_NAME, lab.APP_NAME).value("window/geometry") is not None
     again = MainWindow()
     qtbot.addWidget(again)
-    assert again.controls.learningRate.value() == 0.02
-    assert again.controls.steps.value() == 1234
+    assert (again.width(), again.height()) == (760, 560)
     again.close()

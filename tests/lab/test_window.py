@@ -9,8 +9,10 @@ import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtWidgets import QTableView
 
-from lab.core import files
-from lab.core.training import TrainingRun
+from lab.core.checkpoint import Checkpoint
+from lab.core.io.reading import FileFormatError
+from lab.core.training import RunEnd, TrainingRun
+from lab.core.workspace import RunState
 from lab.window import MainWindow
 
 FINISH_MS = 30_000
@@ -23,7 +25,7 @@ def window(qtbot):
     w.resize(1200, 800)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w._snapshot is not None, timeout=5000)  # the untrained model
+    qtbot.waitUntil(lambda: w.workspace.latest is not None, timeout=5000)  # the untrained model
     yield w
     w.close()
 
@@ -49,9 +51,16 @@ def train(qtbot, w, steps, lr=None):
     return blocker.args[0]
 
 
+def current_run(w):
+    """A run like the window's current one, whose snapshots the window shows as its own."""
+    run = TrainingRun(w.workspace.model, run_id=w.workspace.latest.run_id)
+    run.set_points(*w.points())
+    return run
+
+
 def shown_step(w):
     """The step of the snapshot on screen (-1 before the first one arrives)."""
-    return -1 if w._snapshot is None else w._snapshot.step
+    return -1 if w.workspace.latest is None else w.workspace.latest.step
 
 
 def predict_with_numpy(path, xy):
@@ -124,9 +133,9 @@ def test_undo_and_redo_with_the_keyboard(qtbot, window):
 
 def test_training_the_default_data_learns_it(qtbot, window):
     assert train(qtbot, window, 300, lr=0.1) == "finished"
-    snapshot = window._snapshot
+    snapshot = window.workspace.latest
     assert snapshot.step == 300
-    _steps, losses = snapshot.curve
+    _steps, losses = snapshot.parts["curve"]
     assert losses[-1] < losses[0]
     assert snapshot.accuracy >= 0.95
     assert widget(window, "progress").value() == 300
@@ -141,9 +150,9 @@ def test_generate_replaces_points_undoably_and_an_mlp_learns_xor(qtbot, window):
     widget(window, "modelKind").setCurrentIndex(widget(window, "modelKind").findData("mlp"))
     widget(window, "optimizer").setCurrentIndex(widget(window, "optimizer").findData("adam"))
     assert train(qtbot, window, 1500, lr=0.02) == "finished"
-    assert window._snapshot.accuracy >= 0.95
-    assert set(window._snapshot.weights) == {"W1", "b1", "W2", "b2", "W3", "b3"}
-    window._points.undo()
+    assert window.workspace.latest.accuracy >= 0.95
+    assert set(window.workspace.latest.weights) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+    window.workspace.points.undo()
     assert len(window.points()[1]) == 100
 
 
@@ -153,15 +162,13 @@ def test_exported_weights_reproduce_the_predictions_in_plain_numpy(qtbot, window
     path = tmp_path / f"weights{suffix}"
     window.export_weights(path)
     xy, _labels = window.points()
-    snapshot = window._snapshot
+    snapshot = window.workspace.latest
     probabilities = _app_probabilities(snapshot, xy)
     assert np.array_equal(predict_with_numpy(path, xy), probabilities.argmax(axis=1))
 
 
 def _app_probabilities(snapshot, xy):
-    from lab.core.training import TrainingRun
-
-    run = TrainingRun(snapshot.settings, weights=snapshot.weights)
+    run = TrainingRun(snapshot.settings, checkpoint=Checkpoint(snapshot.step, snapshot.weights))
     return run._session.run(run.model.probabilities, {run.model.x: xy})
 
 
@@ -169,14 +176,14 @@ def test_import_weights_restores_model_and_step(qtbot, window, tmp_path):
     train(qtbot, window, 50, lr=0.1)
     path = tmp_path / "w.json"
     window.export_weights(path)
-    exported = window._snapshot
+    exported = window.workspace.latest
     qtbot.mouseClick(widget(window, "resetButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shown_step(window) == 0, timeout=5000)
     with qtbot.waitSignal(window.worker.snapshotReady, timeout=5000):
         window.import_weights(path)
     qtbot.waitUntil(lambda: shown_step(window) == exported.step, timeout=5000)
     for name, value in exported.weights.items():
-        assert np.array_equal(window._snapshot.weights[name], value)
+        assert np.array_equal(window.workspace.latest.weights[name], value)
 
 
 def test_changing_the_learning_rate_mid_run_takes_effect(qtbot, window):
@@ -185,11 +192,11 @@ def test_changing_the_learning_rate_mid_run_takes_effect(qtbot, window):
     qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shown_step(window) > 50, timeout=10_000)
     widget(window, "learningRate").setValue(0.005)
-    qtbot.waitUntil(lambda: window._snapshot.learning_rate == 0.005, timeout=10_000)
+    qtbot.waitUntil(lambda: window.workspace.latest.learning_rate == 0.005, timeout=10_000)
     with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS) as blocker:
         qtbot.mouseClick(widget(window, "stopButton"), Qt.MouseButton.LeftButton)
     assert blocker.args == ["stopped"]
-    assert window._snapshot.learning_rate == 0.005
+    assert window.workspace.latest.learning_rate == 0.005
 
 
 def test_pause_resume_and_step(qtbot, window):
@@ -198,18 +205,18 @@ def test_pause_resume_and_step(qtbot, window):
     qtbot.waitUntil(lambda: shown_step(window) > 10, timeout=10_000)
     qtbot.mouseClick(widget(window, "pauseButton"), Qt.MouseButton.LeftButton)
     qtbot.wait(300)
-    paused_at = window._snapshot.step
+    paused_at = window.workspace.latest.step
     qtbot.wait(300)
-    assert window._snapshot.step == paused_at
+    assert window.workspace.latest.step == paused_at
     assert widget(window, "pauseButton").text() == "Resume"
     qtbot.mouseClick(widget(window, "pauseButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shown_step(window) > paused_at, timeout=10_000)
     with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
         qtbot.mouseClick(widget(window, "stopButton"), Qt.MouseButton.LeftButton)
-    stopped_at = window._snapshot.step
+    stopped_at = window.workspace.latest.step
     with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
         qtbot.mouseClick(widget(window, "stepButton"), Qt.MouseButton.LeftButton)
-    assert window._snapshot.step == stopped_at + 1
+    assert window.workspace.latest.step == stopped_at + 1
 
 
 def test_editing_points_while_training_is_picked_up(qtbot, window):
@@ -219,19 +226,20 @@ def test_editing_points_while_training_is_picked_up(qtbot, window):
     for i in range(20):
         click_data(qtbot, window, -1 + i * 0.1, 1.0)
     qtbot.waitUntil(lambda: window.worker._run.point_count == 120, timeout=10_000)
-    assert window._state == "training"
+    assert window.workspace.state is RunState.TRAINING
     with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
-        window._stop()
+        window.workspace.stop()
 
 
 def test_a_third_class_rebuilds_the_model(qtbot, window):
     widget(window, "classSelector").setCurrentIndex(2)
     click_data(qtbot, window, 0.0, 4.0)
     qtbot.waitUntil(
-        lambda: window._snapshot is not None and window._snapshot.settings.classes == 3,
+        lambda: window.workspace.latest is not None
+        and window.workspace.latest.settings.classes == 3,
         timeout=5000,
     )
-    assert window._snapshot.weights["W1"].shape == (2, 3)
+    assert window.workspace.latest.weights["W1"].shape == (2, 3)
     assert train(qtbot, window, 20) == "finished"
 
 
@@ -239,7 +247,7 @@ def test_closing_mid_run_stops_the_thread_cleanly(qtbot):
     w = MainWindow()
     w.show()
     w.controls.steps.setValue(1_000_000)
-    w._train()
+    w.workspace.train()
     qtbot.waitUntil(lambda: shown_step(w) > 10, timeout=10_000)
     w.close()
     assert w.worker.isFinished()
@@ -249,7 +257,7 @@ def test_saved_and_loaded_points_round_trip(qtbot, window, tmp_path):
     path = tmp_path / "points.csv"
     window.save_points(path)
     xy, labels = window.points()
-    window._points.clear()
+    window.workspace.points.clear()
     assert len(window.points()[1]) == 0
     window.load_points(path)
     xy2, labels2 = window.points()
@@ -260,7 +268,7 @@ def test_a_malformed_points_file_changes_nothing(window, tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("x,y,label\n1,2,0\n3,abc,1\n")
     before = window.points()
-    with pytest.raises(files.FileFormatError, match=r"bad\.csv"):
+    with pytest.raises(FileFormatError, match=r"bad\.csv"):
         window.load_points(path)
     after = window.points()
     assert np.array_equal(before[0], after[0])
@@ -268,11 +276,11 @@ def test_a_malformed_points_file_changes_nothing(window, tmp_path):
 
 def test_train_is_disabled_with_one_class(qtbot, window):
     xy, labels = window.points()
-    window._points.replace(xy[labels == 0], labels[labels == 0])
+    window.workspace.points.replace(xy[labels == 0], labels[labels == 0])
     assert not widget(window, "trainButton").isEnabled()
-    window._train()
-    assert window._state == "idle"
-    window._points.undo()
+    window.workspace.train()
+    assert window.workspace.state is RunState.IDLE
+    window.workspace.points.undo()
     assert widget(window, "trainButton").isEnabled()
 
 
@@ -280,7 +288,7 @@ def test_export_plot_image_writes_a_png_of_the_data_plot(window, tmp_path):
     from PySide6.QtGui import QImage
 
     path = tmp_path / "plot.png"
-    window._export_image(str(path))
+    window.export_image(path)
     image = QImage(str(path))
     plot = widget(window, "dataPlot")
     assert not image.isNull()
@@ -300,9 +308,9 @@ def test_progress_and_loss_steps_count_from_an_imported_step(qtbot, window, tmp_
     window.export_weights(path)
     window.import_weights(path)
     train(qtbot, window, 30)
-    snapshot = window._snapshot
+    snapshot = window.workspace.latest
     assert snapshot.step == 150
-    steps, _losses = snapshot.curve
+    steps, _losses = snapshot.parts["curve"]
     assert steps[0] == 121 and steps[-1] == 150  # the imported run's own history
     assert widget(window, "progress").text() == "step 30 of 30"
 
@@ -327,16 +335,15 @@ def test_the_worker_resumes_once_the_python_painting_is_done(qtbot, window, monk
     monkeypatch.setattr(
         window.worker, "painted", lambda: acks.append((len(loss_paints), step_label.text()))
     )
-    run = TrainingRun(window._snapshot.settings)
-    run.set_points(*window.points())
+    run = current_run(window)
     run.train(5)
 
-    window._show_snapshot(run.snapshot(curve=False))
+    window._show_snapshot(run.snapshot())
     assert acks == [(0, "step 0")]  # at once, before any event was processed
     assert step_label.text() == "step 5"
 
     run.train(2)
-    window._show_snapshot(run.snapshot(curve=True))
+    window._show_snapshot(run.snapshot({"curve": None}))
     assert len(acks) == 1
     qtbot.waitUntil(lambda: len(acks) == 2, timeout=2000)
     paints, label = acks[1]
@@ -348,15 +355,14 @@ def test_the_worker_resumes_once_the_python_painting_is_done(qtbot, window, monk
 def test_numbers_never_go_back_to_an_older_snapshot(qtbot, window):
     """A run's end is shown at once; the earlier snapshot's numbers, still waiting for its
     plots' paint, must not overwrite it afterwards."""
-    run = TrainingRun(window._snapshot.settings)
-    run.set_points(*window.points())
-    view = window.data_plot.view_rect()
+    run = current_run(window)
+    parts = {"curve": None, "regions": window.data_plot.view_rect(), "weights": None}
     run.train(3)
-    earlier = run.snapshot(curve=True, grid_rect=view)
+    earlier = run.snapshot(parts)
     run.train(4)
-    final = run.snapshot(curve=True, grid_rect=view)
+    final = run.snapshot(parts)
     window._show_snapshot(earlier)  # its labels and tables follow its plots' paint
-    window._render(final)  # e.g. trainingFinished, before the event loop runs again
+    window._run_finished(final, RunEnd.finished(), 0)  # before the event loop runs again
     qtbot.wait(50)
     assert window._status_labels["step"].text() == "step 7"
     table = window.weights_view.findChild(QTableView, "weights_W1")
@@ -366,11 +372,10 @@ def test_numbers_never_go_back_to_an_older_snapshot(qtbot, window):
 def test_closing_right_after_a_snapshot_is_harmless(qtbot):
     w = MainWindow()
     w.show()
-    qtbot.waitUntil(lambda: w._snapshot is not None, timeout=5000)
-    run = TrainingRun(w._snapshot.settings)
-    run.set_points(*w.points())
+    qtbot.waitUntil(lambda: w.workspace.latest is not None, timeout=5000)
+    run = current_run(w)
     run.train(2)
-    w._show_snapshot(run.snapshot(curve=True))  # its acknowledgement is still queued
+    w._show_snapshot(run.snapshot({"curve": None}))  # its acknowledgement is still queued
     w.close()
     shiboken6.delete(w)  # gone before the queued call runs
     qtbot.wait(50)  # pytest-qt fails the test on any exception raised in the event loop

@@ -7,7 +7,9 @@ import pytest
 
 from lab.core.datasets import tutorial_points
 from lab.core.model import ModelSettings
-from lab.worker import PAINT_TIMEOUT, SNAPSHOT_INTERVAL, RunConfig, TrainingWorker
+from lab.core.parts import PARTS
+from lab.core.training import RunConfig, RunEnd
+from lab.worker import PAINT_TIMEOUT, SNAPSHOT_INTERVAL, TrainingWorker
 
 
 @pytest.fixture
@@ -16,12 +18,12 @@ def worker(qtbot):
     w.set_points(*tutorial_points())
     w.start()
     with qtbot.waitSignal(w.snapshotReady, timeout=5000):
-        w.configure(RunConfig(ModelSettings(), "gradient_descent", 0.1))
+        w.configure(RunConfig(ModelSettings()))
     yield w
     assert w.shutdown()
 
 
-def test_snapshots_come_at_most_thirty_times_a_second(qtbot, worker):
+def test_snapshots_come_at_most_twenty_times_a_second(qtbot, worker):
     arrivals = []
 
     def painted(snapshot):
@@ -36,8 +38,28 @@ def test_snapshots_come_at_most_thirty_times_a_second(qtbot, worker):
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(arrivals) >= 10
     assert min(gaps) >= SNAPSHOT_INTERVAL * 0.9
-    snapshot, reason, ticket = finished.args
-    assert reason == "stopped" and snapshot.step > 0 and ticket == 1
+    snapshot, end, ticket = finished.args
+    assert end == RunEnd.stopped() and snapshot.step > 0 and ticket == 1
+
+
+def test_each_part_comes_at_its_own_pace_and_only_when_wanted(qtbot, worker):
+    arrivals = {name: [] for name in PARTS}
+
+    def painted(snapshot):
+        for name in snapshot.parts:
+            arrivals[name].append(time.perf_counter())
+        worker.painted()
+
+    worker.snapshotReady.connect(painted)
+    worker.train(10**9, ticket=1)
+    qtbot.wait(1500)
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
+        worker.stop()
+    assert arrivals["regions"] == []  # no view asked for them
+    for name in ("curve", "weights", "checkpoint"):
+        times = arrivals[name][:-1]  # the last one ends the run, whatever its pace
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert len(times) >= 3 and min(gaps) >= PARTS[name].interval * 0.9, name
 
 
 def test_no_new_snapshot_is_sent_until_the_last_one_was_painted(qtbot, worker):
@@ -55,9 +77,10 @@ def test_the_final_snapshot_is_always_sent(qtbot, worker):
     for steps in (1, 7, 2500):
         with qtbot.waitSignal(worker.trainingFinished, timeout=10_000) as finished:
             worker.train(steps, ticket=1)
-        snapshot, reason, _ticket = finished.args
-        assert reason == "finished"
-        assert snapshot.curve is not None and snapshot.curve[0][-1] == snapshot.step
+        snapshot, end, _ticket = finished.args
+        assert end == RunEnd.finished()
+        assert snapshot.parts["curve"][0][-1] == snapshot.step
+        assert snapshot.parts["checkpoint"].step == snapshot.step
 
 
 def paused_run(qtbot, worker):
@@ -95,8 +118,8 @@ def test_step_while_paused_takes_one_step_and_stays_paused(qtbot, worker):
 def test_a_paused_run_redraws_when_the_view_changes(qtbot, worker):
     _shown, paused = paused_run(qtbot, worker)
     with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as redrawn:
-        worker.set_view((-1.0, -1.0, 1.0, 1.0))
-    assert redrawn.args[0].grid.rect == (-1.0, -1.0, 1.0, 1.0)
+        worker.want("regions", (-1.0, -1.0, 1.0, 1.0))
+    assert redrawn.args[0].parts["regions"].rect == (-1.0, -1.0, 1.0, 1.0)
     assert redrawn.args[0].step == paused.step
     with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
         worker.stop()

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from lab.core import files
+from lab.core.checkpoint import Checkpoint
 from lab.core.datasets import generate, tutorial_points
+from lab.core.io.weights_file import load_weights, save_weights, validate_weights, weights_metadata
 from lab.core.model import ModelSettings
-from lab.core.training import Diverged, TrainingRun, weights_metadata
+from lab.core.training import Diverged, RunConfig, TrainingRun
 
 
 @pytest.fixture
@@ -31,20 +32,20 @@ def test_train_stops_at_its_deadline(run):
 
 def test_snapshots_are_copies_that_later_steps_do_not_change(run):
     run.train(5)
-    snapshot = run.snapshot(grid_rect=(-3, -3, 3, 3))
+    snapshot = run.snapshot({"regions": (-3, -3, 3, 3)})
     kept = {k: v.copy() for k, v in snapshot.weights.items()}
     run.train(50)
     assert all(np.array_equal(snapshot.weights[k], kept[k]) for k in kept)
     assert snapshot.step == 5
-    probabilities = snapshot.grid.probabilities
+    probabilities = snapshot.parts["regions"].probabilities
     assert probabilities.shape[2] == 2 and np.allclose(probabilities.sum(axis=2), 1)
 
 
 def test_the_decision_grid_agrees_with_the_separating_line(run):
     run.train(300)
-    snapshot = run.snapshot(grid_rect=(-4, -4, 4, 4))
+    snapshot = run.snapshot({"regions": (-4, -4, 4, 4)})
     w, b = snapshot.weights["W1"], snapshot.weights["b1"]
-    grid = snapshot.grid.probabilities
+    grid = snapshot.parts["regions"].probabilities
     ny, nx, _ = grid.shape
     ys, xs = np.mgrid[0:ny, 0:nx]
     centres = np.stack([-4 + (xs + 0.5) * 8 / nx, -4 + (ys + 0.5) * 8 / ny], axis=-1)
@@ -101,19 +102,60 @@ def test_divergence_rolls_back_to_the_last_finite_snapshot(optimizer):
 def test_exported_metadata_passes_the_file_validation(run, tmp_path):
     run.train(10)
     snapshot = run.snapshot()
-    files.validate_weights(snapshot.weights, weights_metadata(snapshot))
+    metadata = weights_metadata(run.settings, run.optimizer_name, run.learning_rate,
+                                snapshot.step, snapshot.loss)
+    validate_weights(snapshot.weights, metadata)
     path = tmp_path / "w.npz"
-    files.save_weights(path, snapshot.weights, weights_metadata(snapshot))
-    weights, metadata = files.load_weights(path)
+    save_weights(path, snapshot.weights, metadata)
+    weights, metadata = load_weights(path)
     assert metadata["step"] == 10 and metadata["optimizer"] == "gradient_descent"
     assert np.array_equal(weights["W1"], snapshot.weights["W1"])
 
 
-def test_accuracy_is_unknown_until_new_points_have_been_through_a_step(run):
+def test_accuracy_is_of_the_current_points_even_before_a_step(run):
     run.train(300)
     assert run.accuracy() >= 0.95
     xy, labels = tutorial_points()
     run.set_points(xy, 1 - labels)
-    assert run.accuracy() is None
+    assert run.accuracy() <= 0.05
     run.train(1)
     assert run.accuracy() <= 0.05
+
+
+def test_weights_without_a_history_show_their_loss_and_accuracy_at_once(run):
+    run.train(300)
+    imported = TrainingRun.from_config(
+        RunConfig(run.settings, checkpoint=Checkpoint(300, run.weights()))
+    )
+    imported.set_points(*tutorial_points())
+    snapshot = imported.snapshot()
+    assert snapshot.step == 300 and snapshot.accuracy >= 0.95
+    assert snapshot.loss == pytest.approx(run.history.last, rel=0.05)
+    assert imported.history.count == 0
+
+
+def test_a_run_is_built_from_its_checkpoint_and_continues_it():
+    xy, labels = tutorial_points()
+    straight = TrainingRun(ModelSettings(), "adam", 0.05)
+    straight.set_points(xy, labels)
+    straight.train(40)
+    half = TrainingRun(ModelSettings(), "adam", 0.05)
+    half.set_points(xy, labels)
+    half.train(20)
+    resumed = TrainingRun(ModelSettings(), "adam", 0.05, half.checkpoint())
+    resumed.set_points(xy, labels)
+    resumed.train(20)
+    assert resumed.step == 40
+    for name, value in straight.weights().items():
+        assert np.array_equal(resumed.weights()[name], value)
+    assert all(np.array_equal(a, b) for a, b in zip(resumed.curve(), straight.curve(),
+                                                     strict=True))
+
+
+def test_only_the_parts_asked_for_are_made(run):
+    run.train(3)
+    assert run.snapshot().parts == {}
+    snapshot = run.snapshot({"curve": None, "checkpoint": None})
+    assert set(snapshot.parts) == {"curve", "checkpoint"}
+    assert snapshot.parts["checkpoint"].step == 3
+    assert snapshot.parts["checkpoint"].weights["W1"] is snapshot.weights["W1"]

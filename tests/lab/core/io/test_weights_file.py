@@ -1,29 +1,21 @@
-import errno
 import io
 import json
-import os
-import stat
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lab.core import files
-from lab.core.files import (
-    FileFormatError,
-    atomic_write,
-    load_points,
+import engine
+from lab.core.io import weights_file
+from lab.core.io.reading import FileFormatError
+from lab.core.io.weights_file import (
     load_weights,
-    save_points,
     save_weights,
     validate_weights,
+    weights_metadata,
 )
-
-
-def leftovers(folder: Path, keep: str) -> list[str]:
-    """Files other than ``keep``: a failed or finished save must leave no temp file behind."""
-    return sorted(p.name for p in folder.iterdir() if p.name != keep)
+from lab.core.model import ModelSettings
 
 
 def metadata_for(model: str = "mlp", layers: list[int] | None = None) -> dict:
@@ -62,220 +54,6 @@ def write_npz(path: Path, weights: dict, metadata: object) -> None:
 def write_json(path: Path, weights: dict, metadata: object) -> None:
     doc = {"metadata": metadata, "weights": {k: np.asarray(v).tolist() for k, v in weights.items()}}
     path.write_text(json.dumps(doc))
-
-
-# ---- atomic_write ---------------------------------------------------------------------------
-
-
-def test_atomic_write_writes_and_leaves_no_temp(tmp_path):
-    target = tmp_path / "out.bin"
-    atomic_write(target, lambda f: f.write(b"hello"))
-    assert target.read_bytes() == b"hello"
-    assert leftovers(tmp_path, "out.bin") == []
-
-
-def test_atomic_write_failing_writer_keeps_old_file(tmp_path):
-    target = tmp_path / "keep.csv"
-    target.write_bytes(b"old content")
-
-    def broken(f):
-        f.write(b"half of the new")
-        raise RuntimeError("writer broke")
-
-    with pytest.raises(OSError, match=r"keep\.csv") as info:
-        atomic_write(target, broken)
-    assert isinstance(info.value.__cause__, RuntimeError)
-    assert target.read_bytes() == b"old content"
-    assert leftovers(tmp_path, "keep.csv") == []
-
-
-def test_atomic_write_disk_full_during_write_keeps_old_file(tmp_path):
-    target = tmp_path / "keep.npz"
-    target.write_bytes(b"old content")
-
-    def disk_full(f):
-        f.write(b"partial")
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    with pytest.raises(OSError, match=r"keep\.npz") as info:
-        atomic_write(target, disk_full)
-    assert info.value.errno == errno.ENOSPC
-    assert target.read_bytes() == b"old content"
-    assert leftovers(tmp_path, "keep.npz") == []
-
-
-def test_atomic_write_failing_rename_keeps_old_file(tmp_path, monkeypatch):
-    target = tmp_path / "keep.json"
-    target.write_bytes(b"old content")
-
-    def no_space(src, dst):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-    monkeypatch.setattr(os, "replace", no_space)
-    with pytest.raises(OSError, match=r"keep\.json") as info:
-        atomic_write(target, lambda f: f.write(b"new content"))
-    assert info.value.errno == errno.ENOSPC
-    assert target.read_bytes() == b"old content"
-    assert leftovers(tmp_path, "keep.json") == []
-
-
-@pytest.mark.skipif(
-    hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores directory permissions"
-)
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_atomic_write_read_only_folder_keeps_old_file(tmp_path):
-    folder = tmp_path / "locked"
-    folder.mkdir()
-    target = folder / "keep.csv"
-    target.write_bytes(b"old content")
-    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
-    try:
-        with pytest.raises(OSError, match=r"keep\.csv"):
-            atomic_write(target, lambda f: f.write(b"new content"))
-        assert target.read_bytes() == b"old content"
-    finally:
-        folder.chmod(stat.S_IRWXU)
-    assert leftovers(folder, "keep.csv") == []
-
-
-def test_atomic_write_missing_folder_raises_oserror(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"new\.csv"):
-        atomic_write(tmp_path / "nowhere" / "new.csv", lambda f: f.write(b"x"))
-
-
-def test_atomic_write_interrupt_passes_through_and_cleans_up(tmp_path):
-    def interrupted(f):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        atomic_write(tmp_path / "x.csv", interrupted)
-    assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_atomic_write_keeps_permissions_of_replaced_file(tmp_path):
-    target = tmp_path / "shared.csv"
-    target.write_bytes(b"old")
-    target.chmod(0o640)
-    atomic_write(target, lambda f: f.write(b"new"))
-    assert stat.S_IMODE(target.stat().st_mode) == 0o640
-
-
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_atomic_write_new_file_follows_umask(tmp_path):
-    umask = os.umask(0o022)
-    os.umask(umask)
-    target = tmp_path / "new.csv"
-    atomic_write(target, lambda f: f.write(b"x"))
-    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
-
-
-# ---- points CSV -----------------------------------------------------------------------------
-
-TRICKY = [0.1, 1 / 3, -0.0, 5e-324, 1.7976931348623157e308, -2.5e-310, 123456789.123456789]
-
-
-def test_points_round_trip_is_exact(tmp_path):
-    rng = np.random.default_rng(0)
-    xy = np.concatenate([rng.normal(size=(50, 2)) * 1e3, np.array(TRICKY).reshape(-1, 1) * [1, -1]])
-    labels = rng.integers(0, 4, len(xy))
-    path = tmp_path / "points.csv"
-    save_points(path, xy, labels)
-    loaded_xy, loaded_labels = load_points(path)
-    assert loaded_xy.dtype == np.float64 and loaded_labels.dtype == np.int64
-    assert loaded_xy.tobytes() == xy.tobytes()  # bit-exact, including -0.0
-    np.testing.assert_array_equal(loaded_labels, labels)
-    assert path.read_text().splitlines()[0] == "x,y,label"
-
-
-def test_points_with_zero_rows_round_trip(tmp_path):
-    path = tmp_path / "empty.csv"
-    save_points(path, np.empty((0, 2)), np.empty(0, dtype=np.int64))
-    xy, labels = load_points(path)
-    assert xy.shape == (0, 2) and labels.shape == (0,)
-
-
-def test_points_loader_tolerates_whitespace_crlf_blank_lines_and_bom(tmp_path):
-    path = tmp_path / "messy.csv"
-    path.write_bytes(b"\xef\xbb\xbf X , Y ,Label \r\n 1.5 , -2 , 3 \r\n\r\n2e3,0,0\r\n\r\n\n  \n")
-    xy, labels = load_points(path)
-    np.testing.assert_array_equal(xy, [[1.5, -2.0], [2000.0, 0.0]])
-    np.testing.assert_array_equal(labels, [3, 0])
-
-
-def test_loaded_points_are_writable_arrays(tmp_path):
-    path = tmp_path / "p.csv"
-    save_points(path, [[1.0, 2.0]], [1])
-    xy, labels = load_points(path)
-    xy[0, 0] = 5.0
-    labels[0] = 2
-
-
-@pytest.mark.parametrize(
-    "content, expected",
-    [
-        (b"", "empty"),
-        (b"\n\n  \n", "empty"),
-        (b"1.0,2.0,0\n", "line 1.*header"),
-        (b"x,y\n1,2\n", "line 1.*header"),
-        (b"x,y,label,extra\n", "line 1.*header"),
-        (b"x,y,label\n1.0,2.0\n", "line 2.*3 values"),
-        (b"x,y,label\n1.0,2.0,0\n1.0,2.0,0,0\n", "line 3.*3 values"),
-        (b"x,y,label\n1,2,0\n\n\n\nabc,2,0\n", "line 6: 'abc' is not a number"),
-        (b"x,y,label\n1,,0\n", "line 2: '' is not a number"),
-        (b"x,y,label\n1,nan,0\n", "line 2.*not a finite"),
-        (b"x,y,label\n1,-inf,0\n", "line 2.*not a finite"),
-        (b"x,y,label\n1,1e400,0\n", "line 2.*not a finite"),
-        (b"x,y,label\n1,2,1.5\n", "line 2: label '1.5' is not a whole number"),
-        (b"x,y,label\n1,2,one\n", "line 2.*not a whole number"),
-        (b"x,y,label\n1,2,4\n", "line 2: label 4 is outside 0..3"),
-        (b"x,y,label\n1,2,-1\n", "line 2: label -1 is outside"),
-        (b"x,y,label\n1,\xff,0\n", "not UTF-8"),
-        (b"\xfe\xff\x00x\x00,\x00y", "not UTF-8"),  # UTF-16 is not accepted
-    ],
-)
-def test_malformed_points_file_names_file_and_problem(tmp_path, content, expected):
-    path = tmp_path / "bad points.csv"
-    path.write_bytes(content)
-    with pytest.raises(FileFormatError, match=expected) as info:
-        load_points(path)
-    assert str(info.value).startswith("bad points.csv")
-
-
-def test_points_file_over_size_limit_rejected_before_parsing(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "MAX_POINTS_FILE_BYTES", 1000)
-    path = tmp_path / "huge.csv"
-    path.write_bytes(b"x,y,label\n" + b"0,0,0\n" * 200)
-    with pytest.raises(FileFormatError, match=r"huge\.csv.*larger"):
-        load_points(path)
-
-
-def test_points_file_over_row_limit_rejected(tmp_path, monkeypatch):
-    monkeypatch.setattr(files, "MAX_POINTS", 10)
-    path = tmp_path / "many.csv"
-    path.write_bytes(b"x,y,label\n" + b"0,0,0\n" * 10)
-    assert len(load_points(path)[1]) == 10
-    path.write_bytes(b"x,y,label\n" + b"0,0,0\n" * 11)
-    with pytest.raises(FileFormatError, match=r"many\.csv.*more than 10 points"):
-        load_points(path)
-
-
-def test_save_points_rejects_invalid_data_without_touching_file(tmp_path):
-    path = tmp_path / "p.csv"
-    path.write_bytes(b"old")
-    with pytest.raises(ValueError):
-        save_points(path, [[0.0, np.nan]], [0])
-    with pytest.raises(ValueError):
-        save_points(path, [[0.0, 0.0]], [9])
-    assert path.read_bytes() == b"old"
-
-
-def test_missing_points_file_is_an_os_error_not_a_format_error(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        load_points(tmp_path / "absent.csv")
-
-
-# ---- weights ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".json", ".NPZ", ".Json"])
@@ -615,7 +393,7 @@ def test_weights_file_over_size_limit_rejected(tmp_path, monkeypatch, suffix):
     path = tmp_path / f"big{suffix}"
     metadata = metadata_for()
     save_weights(path, weights_for(metadata["layers"]), metadata)
-    monkeypatch.setattr(files, "MAX_WEIGHTS_FILE_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(weights_file, "MAX_WEIGHTS_FILE_BYTES", path.stat().st_size - 1)
     with pytest.raises(FileFormatError, match=r"larger"):
         load_weights(path)
 
@@ -625,7 +403,7 @@ def test_npz_that_unpacks_too_large_is_rejected(tmp_path, monkeypatch):
     metadata = metadata_for()
     weights = weights_for(metadata["layers"])
     np.savez_compressed(path, metadata=np.array(json.dumps(metadata)), **weights)
-    monkeypatch.setattr(files, "MAX_WEIGHTS_UNPACKED_BYTES", 1000)
+    monkeypatch.setattr(weights_file, "MAX_WEIGHTS_UNPACKED_BYTES", 1000)
     with pytest.raises(FileFormatError, match=r"bomb\.npz.*unpacks to too much"):
         load_weights(path)
 
@@ -637,3 +415,26 @@ def test_compressed_npz_is_accepted(tmp_path):
     np.savez_compressed(path, metadata=np.array(json.dumps(metadata)), **weights)
     loaded, _ = load_weights(path)
     np.testing.assert_array_equal(loaded["W3"], weights["W3"])
+
+
+@pytest.mark.parametrize("loss", [0.25, None])
+def test_weights_metadata_describes_the_model_and_passes_validation(tmp_path, loss):
+    settings = ModelSettings(kind="mlp", hidden=(8, 5), activation="relu", classes=3)
+    metadata = weights_metadata(settings, "momentum", 0.05, 1234, loss)
+    assert metadata == {
+        "format": "training-lab-weights",
+        "format_version": 1,
+        "model": "mlp",
+        "layers": [2, 8, 5, 3],
+        "activation": "relu",
+        "classes": 3,
+        "class_colors": ["#0072B2", "#D55E00", "#009E73"],
+        "step": 1234,
+        "loss": loss,
+        "learning_rate": 0.05,
+        "optimizer": "momentum",
+        "engine_version": engine.__version__,
+    }
+    path = tmp_path / "w.json"
+    save_weights(path, weights_for(settings.layers), metadata)
+    assert load_weights(path)[1] == metadata

@@ -1,0 +1,84 @@
+"""Every menu command of the window, in one table: menus, shortcuts and the shortcuts help.
+
+The window builds its menus from ACTIONS and calls the method each one names; the help dialog
+and the README's table list the same rows (a test checks the README), so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QKeySequence
+
+Key = QKeySequence.StandardKey
+
+
+@dataclass(frozen=True)
+class Action:
+    """One command: where it sits, what it says, its keys, and the window method it calls."""
+
+    name: str  # the QAction's objectName, and the window method it triggers
+    menu: str
+    text: str
+    tip: str  # status tip, and the line in the shortcuts help
+    shortcut: str | Key | None = None
+    checkable: bool = False
+    separator: bool = False  # a separator goes above it
+
+    def key_text(self, native: bool = False) -> str:
+        """The shortcut as text ("" without one), e.g. 'Ctrl+S'."""
+        if self.shortcut is None:
+            return ""
+        form = QKeySequence.SequenceFormat
+        return QKeySequence(self.shortcut).toString(
+            form.NativeText if native else form.PortableText
+        )
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("new_workspace", "&File", "&New", "Start over with the tutorial's points", Key.New),
+    Action("open_dialog", "&File", "&Open…",
+           "Open a workspace (.tlab), points (.csv) or weights (.npz, .json)", Key.Open),
+    Action("save_dialog", "&File", "&Save workspace", "Save the workspace (.tlab)", Key.Save),
+    Action("save_as_dialog", "&File", "Save workspace &as…", "Save the workspace in a new file",
+           "Ctrl+Shift+S"),
+    Action("save_points_dialog", "&File", "Save &points as CSV…",
+           "Write the points as x,y,label", separator=True),
+    Action("import_weights_dialog", "&File", "&Import weights…",
+           "Continue from weights in a .npz or .json file", "Ctrl+I"),
+    Action("export_weights_dialog", "&File", "&Export weights…",
+           "Write the weights as .npz or .json, for plain numpy", "Ctrl+E"),
+    Action("export_image_dialog", "&File", "Export plot &image…", "Save the data plot as a PNG",
+           "Ctrl+Shift+E"),
+    # Key.Quit has no binding on some platforms (Windows, bare X11).
+    Action("close", "&File", "&Quit", "Close the window", "Ctrl+Q", separator=True),
+    Action("undo", "&Edit", "&Undo", "Undo a change to the points", Key.Undo),
+    Action("redo", "&Edit", "&Redo", "Redo a change to the points", "Ctrl+Shift+Z"),
+    Action("clear_points", "&Edit", "&Clear points", "Remove every point", separator=True),
+    Action("train", "&Training", "&Train", "Train the given steps", "Ctrl+Return"),
+    Action("toggle_pause", "&Training", "&Pause / resume", "Pause or resume the run", "Space"),
+    Action("stop", "&Training", "&Stop", "End the run, keep the weights", "Esc"),
+    Action("step", "&Training", "One s&tep", "Take exactly one step", "Ctrl+."),
+    Action("reset", "&Training", "&Reset model", "New random weights, empty loss curve",
+           "Ctrl+R"),
+    Action("show_regions", "&View", "Decision &regions", "Shade where each class wins",
+           checkable=True),
+    Action("fit_view", "&View", "&Fit points", "Frame all points", "Ctrl+0"),
+    Action("log_loss", "&View", "&Log loss axis", "Logarithmic loss axis", "Ctrl+L",
+           checkable=True),
+    Action("show_shortcuts", "&Help", "&Shortcuts", "List every shortcut", Key.HelpContents),
+    Action("show_about", "&Help", "&About Training Lab", "Version and credits"),
+)
+
+# What the mouse does on the data plot; listed with the shortcuts.
+GESTURES: tuple[tuple[str, str], ...] = (
+    ("Left-click", "Add a point of the selected class (exactly under the cursor)"),
+    ("Right- or Shift-click", "Add a point of the other class"),
+    ("Ctrl-click", "Remove the nearest point"),
+)
+
+
+def shortcut_rows(native: bool = True) -> list[tuple[str, str]]:
+    """(keys, what they do) for every action with a shortcut, then the mouse gestures."""
+    rows = [(a.key_text(native), a.tip) for a in ACTIONS if a.shortcut is not None]
+    return rows + list(GESTURES)

@@ -1,0 +1,295 @@
+"""The `lab` command: the app (`lab [FILE]`) and the headless trainer (`lab train ...`).
+
+`lab train` builds the same workspace the app would and trains it with the same code, on
+this thread (lab.core.runner.InlineRunner), so what it writes opens in the app exactly where
+training stopped. Nothing here imports Qt; only launching the app does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+import lab
+from lab.allocator import keep_freed_memory
+from lab.core.datasets import DATASETS, generate
+from lab.core.events import Change
+from lab.core.io.points_csv import load_points
+from lab.core.io.weights_file import save_weights
+from lab.core.io.workspace_file import WorkspaceData, load_workspace
+from lab.core.model import ACTIVATIONS, MODEL_KINDS, ModelSettings, parse_hidden
+from lab.core.runner import InlineRunner
+from lab.core.settings import DataSettings, TrainingSettings
+from lab.core.training import EndKind, RunEnd, Snapshot
+from lab.core.workspace import Workspace, classes_needed, fresh_checkpoint
+
+# The command line's short name for gradient descent; the others are the optimizers' own.
+OPTIMIZER_FLAGS = {"gd": "gradient_descent", "momentum": "momentum", "adam": "adam"}
+WEIGHTS_SUFFIXES = (".npz", ".json")
+BAR_WIDTH = 30
+BAR_INTERVAL = 0.1  # seconds between redraws of the terminal's progress bar
+
+EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad flag, value or file: said on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad flags raise UsageError, so they are reported like every other usage error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`lab train ...` trains headless; anything else launches the app."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["train"]:
+        keep_freed_memory()  # as the app does: big runs train up to twice as fast
+        return train_command(args[1:])
+    options = app_parser().parse_args(args)
+    from lab.app import run_app  # Qt is imported only to show a window
+
+    return run_app(options.file)
+
+
+def app_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lab",
+        description="Training Lab: watch gradient descent and backpropagation train a "
+        "classifier on 2-D points, live.",
+        epilog="Train without a window: lab train --help",
+    )
+    parser.add_argument(
+        "file", nargs="?", metavar="FILE",
+        help="a workspace (.tlab), points (.csv) or weights (.npz, .json) file to open",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {lab.__version__}")
+    return parser
+
+
+def train_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="lab train",
+        description="Train a model without a window, on the same workspace and training code "
+        "as the app, and write what it learned.",
+        epilog="Exit status: 0 trained, 1 the run diverged (nothing written), 2 a bad flag "
+        "or file. Example: lab train --data moons --model mlp --hidden 16,16 --optimizer adam "
+        "--lr 0.01 --steps 2000 --workspace moons.tlab",
+    )
+    source = parser.add_argument_group("points (one of; default: the tutorial's two blobs)")
+    given = source.add_mutually_exclusive_group()
+    given.add_argument("--data", choices=DATASETS, help="generate a data set")
+    given.add_argument("--points", metavar="FILE.csv", help="points from a CSV file (x,y,label)")
+    given.add_argument(
+        "--from", dest="source", metavar="FILE.tlab",
+        help="continue a saved workspace: its points, model, optimizer state and loss history",
+    )
+    source.add_argument("--count", type=int, help="points to generate (default: the data set's)")
+    source.add_argument("--noise", type=float, help="noise of the generated points")
+    source.add_argument("--data-seed", type=int, help="seed of the generated points (default 1)")
+    model = parser.add_argument_group("model (default: the tutorial's perceptron)")
+    model.add_argument("--model", choices=MODEL_KINDS)
+    model.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, e.g. 16,16 (MLP)")
+    model.add_argument("--activation", choices=ACTIVATIONS, help="of the hidden layers (MLP)")
+    model.add_argument("--seed", type=int, help="seed of the initial weights (default 0)")
+    training = parser.add_argument_group("training")
+    training.add_argument(
+        "--optimizer", choices=OPTIMIZER_FLAGS, help="gd (gradient descent, the default), "
+        "momentum or adam; with --from, another optimizer starts from no optimizer state",
+    )
+    training.add_argument("--lr", type=float, help="learning rate (default 0.1)")
+    training.add_argument("--steps", type=int, help="steps to train (default 300)")
+    output = parser.add_argument_group("output (written only when training ends well)")
+    output.add_argument("--export", metavar="FILE", help="the weights as .npz or .json")
+    output.add_argument(
+        "--workspace", metavar="FILE.tlab", help="the whole workspace, to open in the app"
+    )
+    return parser
+
+
+def train_command(argv: list[str], out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run `lab train` with these arguments; returns the exit status."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    parser = train_parser()
+    try:
+        args = parser.parse_args(argv)
+        workspace = build_workspace(args)
+        check_outputs(args)
+        blocker = workspace.train_blocker()
+        if blocker:
+            raise UsageError(blocker)
+    except (UsageError, ValueError, OSError) as error:
+        print(parser.format_usage().rstrip(), file=err)
+        print(f"lab train: error: {error}", file=err)
+        return EXIT_USAGE
+    end, rate = train_workspace(workspace, out)
+    if end.kind is not EndKind.FINISHED:
+        print(f"lab train: {end.message}", file=err)
+        return EXIT_DIVERGED
+    step, _weights, loss = workspace.current()
+    accuracy = workspace.latest.accuracy if workspace.latest else None
+    print(summary(workspace.training.steps, step, loss, accuracy, rate), file=out)
+    try:
+        write_outputs(args, workspace)
+    except (ValueError, OSError) as error:
+        print(f"lab train: error: {error}", file=err)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def build_workspace(args: argparse.Namespace) -> Workspace:
+    """The workspace the flags describe (UsageError or ValueError if they do not fit)."""
+    if args.source is not None:
+        data = _continued(args)
+    else:
+        xy, labels, data_settings = _points(args)
+        model = _model(args, classes_needed(labels))
+        training = TrainingSettings(
+            OPTIMIZER_FLAGS[args.optimizer or "gd"],
+            0.1 if args.lr is None else args.lr,
+            300 if args.steps is None else args.steps,
+        )
+        data = WorkspaceData(xy, labels, data_settings, model, training, fresh_checkpoint(model))
+    return Workspace(data)
+
+
+def _continued(args: argparse.Namespace) -> WorkspaceData:
+    """A saved workspace, with the training flags applied; the others belong to the file."""
+    fixed = {
+        "--count": args.count, "--noise": args.noise, "--data-seed": args.data_seed,
+        "--model": args.model, "--hidden": args.hidden, "--activation": args.activation,
+        "--seed": args.seed,
+    }
+    clashing = [flag for flag, value in fixed.items() if value is not None]
+    if clashing:
+        raise UsageError(
+            f"{', '.join(clashing)}: --from continues the workspace's own points and model"
+        )
+    data = load_workspace(args.source)
+    given = {
+        "optimizer": None if args.optimizer is None else OPTIMIZER_FLAGS[args.optimizer],
+        "learning_rate": args.lr,
+        "steps": args.steps,
+    }
+    training = replace(data.training, **{k: v for k, v in given.items() if v is not None})
+    checkpoint = data.checkpoint
+    if training.optimizer != data.training.optimizer:
+        checkpoint = replace(checkpoint, optimizer_state={})
+    return replace(data, training=training, checkpoint=checkpoint)
+
+
+def _points(args: argparse.Namespace):
+    """(xy, labels, the data settings) from --points or the generator flags."""
+    if args.points is not None:
+        if args.count is not None or args.noise is not None or args.data_seed is not None:
+            raise UsageError("--count, --noise and --data-seed describe generated points, "
+                             "not --points")
+        xy, labels = load_points(args.points)
+        return xy, labels, DataSettings()
+    defaults = DataSettings.for_dataset(args.data or "blobs")
+    settings = DataSettings(
+        defaults.dataset,
+        defaults.count if args.count is None else args.count,
+        defaults.noise if args.noise is None else args.noise,
+        defaults.seed if args.data_seed is None else args.data_seed,
+    )
+    xy, labels = generate(settings.dataset, settings.count, settings.noise, settings.seed)
+    return xy, labels, settings
+
+
+def _model(args: argparse.Namespace, classes: int) -> ModelSettings:
+    kind = args.model or ("mlp" if args.hidden else "perceptron")
+    if kind == "perceptron" and (args.hidden or args.activation):
+        raise UsageError("--hidden and --activation are for --model mlp")
+    default = ModelSettings()
+    return ModelSettings(
+        kind=kind,
+        hidden=default.hidden if args.hidden is None else parse_hidden(args.hidden),
+        activation=args.activation or default.activation,
+        classes=classes,
+        seed=default.seed if args.seed is None else args.seed,
+    )
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse outputs that could not be written before spending time on training."""
+    if args.export is not None and Path(args.export).suffix.lower() not in WEIGHTS_SUFFIXES:
+        raise UsageError(f"--export {args.export}: the weights file must end in .npz or .json")
+    if args.workspace is not None and Path(args.workspace).suffix.lower() != ".tlab":
+        raise UsageError(f"--workspace {args.workspace}: the workspace file must end in .tlab")
+    for path in (args.export, args.workspace):
+        if path is not None and not Path(path).resolve().parent.is_dir():
+            raise UsageError(f"{path}: there is no folder {Path(path).parent}")
+
+
+def train_workspace(workspace: Workspace, out: TextIO) -> tuple[RunEnd, float]:
+    """Train the workspace's steps on this thread, showing progress on `out`:
+    (how it ended, steps per second)."""
+    steps = workspace.training.steps
+    start = workspace.checkpoint.step
+    progress = Progress(out, start, steps)
+    if progress.terminal:
+        runner = InlineRunner(workspace, interval=BAR_INTERVAL)
+    else:
+        runner = InlineRunner(workspace, report_every=max(1, math.ceil(steps / 10)))
+    workspace.attach(runner)
+    ended: list[RunEnd] = []
+    workspace.events.subscribe(Change.SNAPSHOT, progress.show)
+    workspace.events.subscribe(Change.FINISHED, ended.append)
+    started = time.perf_counter()
+    workspace.train()
+    seconds = time.perf_counter() - started
+    progress.done()
+    trained = workspace.current()[0] - start
+    return ended[-1], trained / seconds if seconds > 0 else math.inf
+
+
+def write_outputs(args: argparse.Namespace, workspace: Workspace) -> None:
+    if args.export is not None:
+        _step, weights, _loss = workspace.current()
+        save_weights(args.export, weights, workspace.weights_metadata())
+    if args.workspace is not None:
+        workspace.save(args.workspace)
+
+
+def summary(steps: int, step: int, loss: float | None, accuracy: float | None,
+            rate: float) -> str:
+    loss_text = "–" if loss is None else f"{loss:.6g}"
+    accuracy_text = "–" if accuracy is None else f"{accuracy:.1%}"
+    return (f"Done: {steps:,} steps (now at step {step:,}), loss {loss_text}, "
+            f"accuracy {accuracy_text}, {rate:,.0f} steps/s")
+
+
+class Progress:
+    """A bar redrawn in place on a terminal; elsewhere the tutorial's "Step: … Loss: …" lines."""
+
+    def __init__(self, out: TextIO, start: int, steps: int) -> None:
+        self.out = out
+        self.steps = steps
+        self.terminal = out.isatty()
+        self._start = start
+
+    def show(self, snapshot: Snapshot) -> None:
+        done = snapshot.step - self._start
+        loss = "–" if snapshot.loss is None else f"{snapshot.loss:.6g}"
+        if not self.terminal:
+            if done > 0:
+                print(f"Step: {snapshot.step} Loss: {loss}", file=self.out)
+            return
+        filled = round(BAR_WIDTH * done / self.steps)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        self.out.write(f"\r[{bar}] {done / self.steps:4.0%} step {snapshot.step:,} loss {loss}")
+        self.out.flush()
+
+    def done(self) -> None:
+        if self.terminal:
+            self.out.write("\n")

@@ -1,0 +1,36 @@
+"""A run's resumable state: what continuing exactly where training stopped needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lab.core.loss_history import HistoryState
+
+OptimizerState = Mapping[str, Mapping[str, np.ndarray]]
+"""The optimizer's slots by variable name, then slot name (e.g. {"W1": {"m": ..., "v": ...}})."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Weights, optimizer state and loss history at one step; every array a private copy.
+
+    A fresh model has no optimizer state (slots start at zero on the first step) and an
+    empty history that starts at its step.
+    """
+
+    step: int
+    weights: Mapping[str, np.ndarray]
+    optimizer_state: OptimizerState = field(default_factory=dict)
+    history: HistoryState | None = None
+
+    def __post_init__(self) -> None:
+        if self.history is None:
+            object.__setattr__(self, "history", HistoryState(first_step=self.step))
+
+    @property
+    def loss(self) -> float | None:
+        """The loss of the last step taken, if any was recorded."""
+        return self.history.last

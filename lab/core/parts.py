@@ -1,0 +1,43 @@
+"""What a snapshot can carry besides its numbers, by name, each at its own pace.
+
+A run's snapshot always holds the step, loss, accuracy and weights. Everything else is a
+part: a view asks the runner for the parts it shows, and the runner includes a part at most
+once per ``interval`` while training (and always in the snapshots that answer a command or
+end a run). A new view is a new part here, a method on the run that makes it, and a widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lab.core.training import TrainingRun
+
+
+@dataclass(frozen=True)
+class Part:
+    """How to make a part from the run, given what the asking view said (e.g. a rectangle)."""
+
+    name: str
+    interval: float  # seconds between two snapshots that carry it, while training
+    make: Callable[[TrainingRun, Any], Any]
+    default: bool = True  # wanted without a view asking (it needs no argument)
+
+
+PARTS: dict[str, Part] = {
+    part.name: part
+    for part in (
+        # The loss curve: (steps, losses), at most ~2,000 points however long the run.
+        Part("curve", 0.1, lambda run, _: run.curve()),
+        # Class probabilities on a grid over the rectangle the data plot shows.
+        Part("regions", 0.25, lambda run, rect: run.grid(rect), default=False),
+        # The weights again, at the pace of the views that draw them (tables, boundary).
+        Part("weights", 0.25, lambda run, _: run.weights()),
+        # Everything needed to continue exactly from here: autosave and Save use it.
+        Part("checkpoint", 0.25, lambda run, _: run.checkpoint()),
+    )
+}
+
+DEFAULT_PARTS: dict[str, Any] = {name: None for name, part in PARTS.items() if part.default}

@@ -1,0 +1,121 @@
+"""Who trains a workspace's run: the protocol, and a runner that trains on the calling thread.
+
+The GUI's runner is a worker thread (lab.worker); the CLI and the core's tests use
+`InlineRunner`. Either reports back to the workspace through `receive`, `run_finished` and
+`run_failed`, so the rules in between are the same whoever trains.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Any, Protocol
+
+import numpy as np
+
+from lab.core.parts import PARTS
+from lab.core.training import Diverged, EndKind, RunConfig, RunEnd, Snapshot, TrainingRun
+
+
+class Runner(Protocol):
+    """The commands a workspace gives; a Train or Step ends with `run_finished(ticket)`."""
+
+    def configure(self, config: RunConfig) -> None: ...
+    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None: ...
+    def set_learning_rate(self, learning_rate: float) -> None: ...
+    def train(self, steps: int, ticket: int) -> None: ...
+    def step_once(self, ticket: int) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self, reason: str = "stopped") -> None: ...
+
+
+class Receiver(Protocol):
+    """What a runner reports to (the workspace)."""
+
+    def receive(self, snapshot: Snapshot) -> None: ...
+    def run_finished(self, snapshot: Snapshot | None, end: RunEnd, ticket: int) -> None: ...
+    def run_failed(self, details: str) -> None: ...
+
+
+class InlineRunner:
+    """Trains on the calling thread: `train` returns when the run has ended.
+
+    While it trains it sends a snapshot every `interval` seconds and, with `report_every`,
+    also at every multiple of that many steps of the run (the CLI prints those). Pausing
+    makes no sense when nothing else runs meanwhile, so pause and resume do nothing.
+    """
+
+    def __init__(
+        self,
+        receiver: Receiver,
+        interval: float = math.inf,
+        report_every: int | None = None,
+        parts: tuple[str, ...] = ("checkpoint",),
+    ) -> None:
+        self._receiver = receiver
+        self._interval = interval
+        self._report_every = report_every
+        self._parts: dict[str, Any] = {name: None for name in parts if name in PARTS}
+        self._run: TrainingRun | None = None
+        self._points: tuple[np.ndarray, np.ndarray] | None = None
+
+    def configure(self, config: RunConfig) -> None:
+        self._run = TrainingRun.from_config(config)
+        if self._points is not None:
+            self._run.set_points(*self._points)
+        self._receiver.receive(self._run.snapshot(self._parts))
+
+    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
+        self._points = (xy, labels)
+        if self._run is not None:
+            try:
+                self._run.set_points(xy, labels)
+            except ValueError:  # more classes than the model has: the workspace rebuilds it
+                self._run.set_points(np.empty((0, 2)), np.empty(0, dtype=np.int64))
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        if self._run is not None:
+            self._run.learning_rate = learning_rate
+
+    def train(self, steps: int, ticket: int) -> None:
+        run = self._run
+        if run is None or not run.point_count:
+            snapshot = run.snapshot(self._parts) if run else None
+            self._receiver.run_finished(snapshot, RunEnd.stopped("no points to train on"), ticket)
+            return
+        run.run_start_step = run.step
+        end = run.step + steps
+        try:
+            self._train_until(run, end)
+        except Diverged as error:
+            self._receiver.run_finished(
+                run.snapshot(self._parts), RunEnd(EndKind.DIVERGED, str(error)), ticket
+            )
+            return
+        except Exception:
+            self._receiver.run_failed(traceback.format_exc())
+            return
+        self._receiver.run_finished(run.snapshot(self._parts), RunEnd.finished(), ticket)
+
+    def _train_until(self, run: TrainingRun, end: int) -> None:
+        every = self._report_every
+        while run.step < end:
+            target = end if every is None else min(end, (run.step // every + 1) * every)
+            while run.step < target:
+                run.train(target - run.step, self._interval)
+                if run.step < end:
+                    self._receiver.receive(run.snapshot())
+
+    def step_once(self, ticket: int) -> None:
+        self.train(1, ticket)
+
+    def pause(self) -> None:
+        """Nothing to pause: the run ends before control returns."""
+
+    def resume(self) -> None:
+        """Nothing to resume."""
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Nothing to stop."""
+

@@ -1,0 +1,340 @@
+"""The whole state of a session of the lab, and its rules. Qt-free.
+
+A `Workspace` holds the points (with undo), the data, model and training settings, the
+current weights with the optimizer's state and the loss history (a `Checkpoint`), and the
+run state. Views and the CLI change it through its methods and learn of changes through
+`events`; a `Runner` (the GUI's worker thread or the CLI's inline loop) trains its run and
+reports back through `receive`, `run_finished` and `run_failed`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from lab.core.checkpoint import Checkpoint
+from lab.core.datasets import generate, tutorial_points
+from lab.core.events import Change, Events
+from lab.core.io.weights_file import weights_metadata
+from lab.core.io.workspace_file import WorkspaceData, load_workspace, save_workspace
+from lab.core.model import ModelSettings, initial_weights
+from lab.core.points import PointSet
+from lab.core.runner import Runner
+from lab.core.settings import DataSettings, TrainingSettings
+from lab.core.training import EndKind, RunConfig, RunEnd, Snapshot
+
+NEEDS_TWO_CLASSES = "Training needs points of at least two classes: generate or click some."
+
+
+class RunState(enum.Enum):
+    IDLE = "idle"
+    TRAINING = "training"
+    PAUSED = "paused"
+
+
+def classes_needed(labels: np.ndarray) -> int:
+    """A model needs an output per class present, and at least two."""
+    return max(2, int(labels.max()) + 1) if labels.size else 2
+
+
+def other_class(selected: int, present: int) -> int:
+    """The class a right- or Shift-click adds: the other of two, else the next one present."""
+    if selected < 2:
+        return 1 - selected
+    return (selected + 1) % max(2, present, selected + 1)
+
+
+def default_data() -> WorkspaceData:
+    """A new workspace: the tutorial's blobs, its perceptron with fresh weights, at step 0."""
+    model = ModelSettings()
+    xy, labels = tutorial_points()
+    return WorkspaceData(
+        xy, labels, DataSettings(), model, TrainingSettings(), fresh_checkpoint(model)
+    )
+
+
+def fresh_checkpoint(model: ModelSettings) -> Checkpoint:
+    return Checkpoint(0, initial_weights(model))
+
+
+class Workspace:
+    """One session of the lab; see the module docstring. Used from one thread."""
+
+    def __init__(self, data: WorkspaceData | None = None) -> None:
+        data = data or default_data()
+        self.events = Events()
+        self.points = PointSet(data.xy, data.labels)
+        self.data = data.data
+        self.model = data.model
+        self.training = data.training
+        self.checkpoint = data.checkpoint
+        self.latest: Snapshot | None = None  # the run's newest snapshot
+        self.state = RunState.IDLE
+        self.run_steps = 0  # steps the current Train or Step takes, for "step k of N"
+        self.path: Path | None = None  # the workspace file it was opened from or saved to
+        self._runner: Runner | None = None
+        self._ticket = 0  # which Train or Step a run_finished answers
+        self._run_id = 0  # which run (model build) a snapshot comes from
+        self.points.subscribe(self._points_changed)
+
+    # --- the runner -------------------------------------------------------------------------
+    def attach(self, runner: Runner) -> None:
+        """Hand the run to `runner`: it gets the points and builds the run from the checkpoint."""
+        self._runner = runner
+        runner.set_points(self.points.xy, self.points.labels)
+        self._configure(self.checkpoint)
+
+    def _configure(self, checkpoint: Checkpoint) -> None:
+        """A new run of the current model from `checkpoint`; older runs' snapshots are ignored."""
+        self._run_id += 1
+        self.checkpoint = checkpoint
+        self.latest = None
+        if self._runner is not None:
+            config = RunConfig(
+                self.model,
+                self.training.optimizer,
+                self.training.learning_rate,
+                checkpoint,
+                self._run_id,
+            )
+            self._runner.configure(config)
+
+    def receive(self, snapshot: Snapshot) -> None:
+        """A snapshot from the runner: the newest numbers, and a new checkpoint if it has one."""
+        if snapshot.run_id != self._run_id:
+            return
+        self.latest = snapshot
+        checkpoint = snapshot.parts.get("checkpoint")
+        if checkpoint is not None:
+            self.checkpoint = checkpoint
+        self.events.emit(Change.SNAPSHOT, snapshot)
+
+    def run_finished(self, snapshot: Snapshot | None, end: RunEnd, ticket: int) -> None:
+        """The runner ended a Train or Step (maybe one the user has since replaced)."""
+        if snapshot is not None:
+            self.receive(snapshot)
+        if ticket != self._ticket:
+            return  # an earlier run, ended by the one now going
+        self._set_state(RunState.IDLE)
+        self.events.emit(Change.FINISHED, end)
+
+    def run_failed(self, details: str) -> None:
+        """The runner hit an unexpected error (its traceback); it is ready for the next run."""
+        last = details.strip().splitlines()[-1]
+        self._set_state(RunState.IDLE)
+        self.events.emit(Change.FINISHED, RunEnd(EndKind.FAILED, f"failed: {last}"))
+
+    # --- points -----------------------------------------------------------------------------
+    def add_point(self, x: float, y: float, label: int, alternate: bool = False) -> None:
+        """Add a point of class `label`, or of the other class (a right- or Shift-click)."""
+        if alternate:
+            label = other_class(label, self.points.class_count)
+        self.points.add(x, y, label)
+
+    def generate(self, settings: DataSettings | None = None) -> None:
+        """Replace the points by the generator's (undoable); new settings are kept."""
+        if settings is not None:
+            self.set_data(settings)
+        data = self.data
+        self.points.replace(*generate(data.dataset, data.count, data.noise, data.seed))
+
+    def classes_needed(self) -> int:
+        return classes_needed(self.points.labels)
+
+    def _points_changed(self) -> None:
+        xy, labels = self.points.xy, self.points.labels
+        if self._runner is not None:
+            self._runner.set_points(xy, labels)
+        needed = classes_needed(labels)
+        if needed > self.model.classes:
+            message = f"The points now have {needed} classes: the model was rebuilt for them."
+            self.stop(message)
+            self._rebuild(replace(self.model, classes=needed))
+            self.say(message)
+        self.events.emit(Change.POINTS)
+        self.events.emit(Change.STATE)
+
+    # --- settings ---------------------------------------------------------------------------
+    def set_data(self, settings: DataSettings) -> None:
+        if settings != self.data:
+            self.data = settings
+            self.events.emit(Change.DATA)
+
+    def set_model(self, settings: ModelSettings) -> None:
+        """A different model (fresh weights) for the points; only while no run is going.
+
+        The class count follows the points, whatever `settings` says.
+        """
+        settings = replace(settings, classes=self.classes_needed())
+        if settings == self.model:
+            return
+        if self.state is not RunState.IDLE:
+            raise RuntimeError("the model can change only while no run is going")
+        self._rebuild(settings)
+
+    def _rebuild(self, settings: ModelSettings) -> None:
+        self.model = settings
+        self._configure(fresh_checkpoint(settings))
+        self.events.emit(Change.MODEL)
+
+    def set_training(self, settings: TrainingSettings) -> None:
+        """New training settings; a learning rate applies at once, even mid-run.
+
+        Another optimizer (only while no run is going) keeps the weights and the loss
+        history but starts with no optimizer state.
+        """
+        old, self.training = self.training, settings
+        if settings.optimizer != old.optimizer:
+            if self.state is not RunState.IDLE:
+                self.training = old
+                raise RuntimeError("the optimizer can change only while no run is going")
+            self._configure(replace(self.checkpoint, optimizer_state={}))
+        elif settings.learning_rate != old.learning_rate and self._runner is not None:
+            self._runner.set_learning_rate(settings.learning_rate)
+        if settings != old:
+            self.events.emit(Change.TRAINING)
+
+    # --- the run ----------------------------------------------------------------------------
+    def train_blocker(self) -> str | None:
+        """Why Train and Step cannot start now, or None when they can."""
+        if self.points.class_count < 2 or self.model.classes < self.classes_needed():
+            return NEEDS_TWO_CLASSES
+        return None
+
+    def train(self) -> None:
+        """Train the settings' number of steps; resumes a paused run."""
+        blocker = self.train_blocker()
+        if blocker:
+            self.say(blocker)
+            return
+        if self.state is RunState.PAUSED:
+            self.resume()
+            return
+        if self.state is RunState.TRAINING:
+            return
+        self.run_steps = self.training.steps
+        self._ticket += 1
+        self._set_state(RunState.TRAINING)
+        self._runner.train(self.run_steps, self._ticket)
+
+    def step(self) -> None:
+        """Exactly one step; a paused run stays paused, one step nearer its end."""
+        if self.state is RunState.TRAINING or self.train_blocker():
+            return
+        if self.state is RunState.IDLE:
+            self._ticket += 1
+            self.run_steps = 1
+        self._runner.step_once(self._ticket)
+
+    def pause(self) -> None:
+        if self.state is RunState.TRAINING:
+            self._runner.pause()
+            self._set_state(RunState.PAUSED)
+
+    def resume(self) -> None:
+        if self.state is RunState.PAUSED:
+            self._runner.resume()
+            self._set_state(RunState.TRAINING)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """End the current Train, if any; the weights stay."""
+        if self.state is not RunState.IDLE:
+            self._runner.stop(reason)
+
+    def reset(self) -> None:
+        """New random weights and an empty loss history for the current model."""
+        self.stop()
+        self._rebuild(replace(self.model, classes=self.classes_needed()))
+
+    def _set_state(self, state: RunState) -> None:
+        self.state = state
+        self.events.emit(Change.STATE)
+
+    # --- weights and files ------------------------------------------------------------------
+    def current(self) -> tuple[int, dict[str, np.ndarray], float | None]:
+        """(step, weights, loss) of the newest state known: the run's or the checkpoint's."""
+        if self.latest is not None:
+            return self.latest.step, dict(self.latest.weights), self.latest.loss
+        return self.checkpoint.step, dict(self.checkpoint.weights), self.checkpoint.loss
+
+    def weights_metadata(self) -> dict:
+        """The metadata an exported weights file carries for the current weights."""
+        step, _weights, loss = self.current()
+        training = self.training
+        return weights_metadata(self.model, training.optimizer, training.learning_rate, step, loss)
+
+    def apply_weights(self, weights: dict[str, np.ndarray], metadata: dict) -> None:
+        """Continue from a weights file's (validated) weights; the settings follow its metadata.
+
+        ValueError if the points have more classes than the weights know.
+        """
+        needed = self.classes_needed()
+        if metadata["classes"] < needed:
+            raise ValueError(
+                f"these weights are for {metadata['classes']} classes but the points have {needed}"
+            )
+        layers = list(metadata["layers"])
+        model = ModelSettings(
+            kind=metadata["model"],
+            hidden=tuple(layers[1:-1]) or self.model.hidden,
+            activation=metadata["activation"],
+            classes=metadata["classes"],
+            seed=self.model.seed,
+        )
+        self.stop()
+        self.model = model
+        self.training = replace(
+            self.training,
+            optimizer=metadata["optimizer"],
+            learning_rate=float(metadata["learning_rate"]),
+        )
+        self._configure(Checkpoint(int(metadata["step"]), weights))
+        self.events.emit(Change.MODEL)
+        self.events.emit(Change.TRAINING)
+        self.events.emit(Change.STATE)
+
+    def to_data(self) -> WorkspaceData:
+        """Everything a workspace file holds, as of the newest checkpoint."""
+        return WorkspaceData(
+            self.points.xy,
+            self.points.labels,
+            self.data,
+            self.model,
+            self.training,
+            self.checkpoint,
+        )
+
+    def load(self, data: WorkspaceData) -> None:
+        """Become the given workspace (File → New or Open): its points start a new undo history."""
+        self.stop()
+        self.data, self.model, self.training = data.data, data.model, data.training
+        self.checkpoint = data.checkpoint  # before the points: they may rebuild the model
+        self.points.reset(data.xy, data.labels)
+        self._configure(data.checkpoint)
+        for change in (Change.DATA, Change.MODEL, Change.TRAINING, Change.STATE):
+            self.events.emit(change)
+
+    def new(self) -> None:
+        """Start over: the tutorial's points, default settings, a fresh model, no file."""
+        self.load(default_data())
+        self._set_path(None)
+
+    def open(self, path: str | Path) -> None:
+        """Become the workspace in a .tlab file (validated first: a bad file changes nothing)."""
+        self.load(load_workspace(path))
+        self._set_path(Path(path))
+
+    def save(self, path: str | Path) -> None:
+        """Write the workspace as of its newest checkpoint, atomically; it now belongs there."""
+        save_workspace(path, self.to_data())
+        self._set_path(Path(path))
+
+    def _set_path(self, path: Path | None) -> None:
+        self.path = path
+        self.events.emit(Change.FILE)
+
+    def say(self, message: str) -> None:
+        self.events.emit(Change.MESSAGE, message)

@@ -1,0 +1,58 @@
+"""One table of commands: the menus, the shortcuts help and the README all follow it."""
+
+import re
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from lab.actions import ACTIONS, GESTURES, shortcut_rows
+from lab.window import MainWindow
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture
+def window(qtbot):
+    w = MainWindow()
+    qtbot.addWidget(w)
+    yield w
+    w.close()
+
+
+def test_every_action_is_in_its_menu_with_its_shortcut_and_tip(window):
+    menus = {entry.text(): entry.menu() for entry in window.menuBar().actions()}
+    for spec in ACTIONS:
+        action = window.findChild(QAction, spec.name)
+        assert action is not None, spec.name
+        assert action.text() == spec.text and action.statusTip() == spec.tip
+        expected = QKeySequence(spec.shortcut) if spec.shortcut is not None else QKeySequence()
+        assert action.shortcut() == expected, spec.name
+        assert action in menus[spec.menu].actions(), spec.name
+
+
+def test_no_two_actions_share_a_shortcut():
+    keys = [spec.key_text() for spec in ACTIONS if spec.shortcut is not None]
+    assert len(keys) == len(set(keys))
+
+
+def test_the_shortcuts_help_lists_every_shortcut_and_gesture(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _w, _title, text: shown.append(text))
+    window.findChild(QAction, "show_shortcuts").trigger()
+    (text,) = shown
+    for keys, what in shortcut_rows():
+        assert f"<b>{keys}</b></td><td>{what}" in text
+    assert len(shortcut_rows()) == sum(a.shortcut is not None for a in ACTIONS) + len(GESTURES)
+
+
+def test_the_readme_lists_every_shortcut_and_gesture():
+    """The README's table of the app's keys: one row per shortcut of the table, and no other."""
+    text = README.read_text()
+    section = text.split("## Using the app", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    listed = {re.sub(r"\s+", " ", row.split("|")[1].strip()): row.split("|")[2].strip()
+              for row in rows[1:]}
+    expected = dict(shortcut_rows(native=False))
+    assert listed == expected

@@ -1,0 +1,211 @@
+"""Workspace files in the window: save and open, exact resume, the CLI's files, `lab FILE`."""
+
+import io
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from lab.app import open_window
+from lab.cli import train_command
+from lab.core.datasets import tutorial_points
+from lab.core.io.points_csv import save_points
+from lab.core.io.reading import FileFormatError
+from lab.core.io.workspace_file import load_workspace
+from lab.core.model import ModelSettings
+from lab.core.training import TrainingRun
+from lab.core.workspace import RunState
+from lab.window import MainWindow
+
+FINISH_MS = 30_000
+
+
+@pytest.fixture
+def windows(qtbot):
+    made = []
+
+    def make():
+        w = MainWindow()
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitUntil(lambda: w.workspace.latest is not None, timeout=5000)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+def choose(combo, key):
+    combo.setCurrentIndex(combo.findData(key))
+
+
+def train(qtbot, w, steps=None):
+    if steps is not None:
+        w.controls.steps.setValue(steps)
+    with qtbot.waitSignal(w.trainingFinished, timeout=FINISH_MS) as finished:
+        qtbot.mouseClick(w.controls.trainButton, Qt.MouseButton.LeftButton)
+    assert finished.args == ["finished"]
+
+
+def headless(optimizer, learning_rate, steps, model=None):
+    """The same model trained without stopping, on the tutorial's points."""
+    run = TrainingRun(model or ModelSettings("mlp", (8, 8), "tanh"), optimizer, learning_rate)
+    run.set_points(*tutorial_points())
+    run.train(steps)
+    return run
+
+
+def assert_same_run(w, run):
+    checkpoint = w.workspace.checkpoint
+    assert checkpoint.step == run.step
+    for name, value in run.weights().items():
+        np.testing.assert_allclose(checkpoint.weights[name], value, rtol=0, atol=1e-12)
+    for shown, expected in zip(w.workspace.latest.parts["curve"], run.curve(), strict=True):
+        assert np.array_equal(shown, expected)
+
+
+@pytest.mark.parametrize("optimizer", ["gradient_descent", "momentum", "adam"])
+def test_500_steps_saved_and_500_more_in_a_new_window_equal_1000(qtbot, windows, tmp_path,
+                                                                 optimizer):
+    first = windows()
+    c = first.controls
+    choose(c.modelKind, "mlp")
+    choose(c.optimizer, optimizer)
+    c.learningRate.setValue(0.02)
+    train(qtbot, first, 500)
+    path = tmp_path / "half.tlab"
+    first.save_workspace(path)
+    second = windows()
+    second.open_workspace(path)
+    assert second.controls.optimizer.currentData() == optimizer
+    assert second.controls.modelKind.currentData() == "mlp"
+    train(qtbot, second)  # the file's 500 steps
+    assert_same_run(second, headless(optimizer, 0.02, 1000))
+
+
+def test_an_opened_workspace_shows_its_run_where_it_stopped(qtbot, windows, tmp_path):
+    first = windows()
+    choose(first.controls.optimizer, "adam")
+    train(qtbot, first, 120)
+    path = tmp_path / "lesson.tlab"
+    first.save_workspace(path)
+    assert first.windowTitle() == "lesson.tlab — Training Lab"
+    second = windows()
+    second.open_workspace(path)
+    qtbot.waitUntil(lambda: second.workspace.latest is not None, timeout=5000)
+    assert second.workspace.latest.step == 120
+    assert second.windowTitle() == "lesson.tlab — Training Lab"
+    steps, losses = second.workspace.latest.parts["curve"]
+    assert steps[0] == 1 and steps[-1] == 120
+    assert np.array_equal(losses, first.workspace.latest.parts["curve"][1])
+    assert second._status_labels["step"].text() == "step 120"
+    assert second._status_labels["accuracy"].text() == "accuracy 100.0%"
+    assert not second.workspace.points.can_undo
+
+
+def test_a_workspace_from_lab_train_continues_exactly_in_the_app(qtbot, windows, tmp_path):
+    path = tmp_path / "cli.tlab"
+    flags = ("--model", "mlp", "--hidden", "8,8", "--optimizer", "momentum", "--lr", "0.05")
+    assert train_command([*flags, "--steps", "300", "--workspace", str(path)],
+                         io.StringIO(), io.StringIO()) == 0
+    w = windows()
+    w.open_file(path)
+    train(qtbot, w)
+    assert_same_run(w, headless("momentum", 0.05, 600))
+
+
+def test_a_workspace_saved_by_the_app_continues_in_lab_train(qtbot, windows, tmp_path):
+    w = windows()
+    choose(w.controls.modelKind, "mlp")
+    choose(w.controls.optimizer, "adam")
+    w.controls.learningRate.setValue(0.01)
+    train(qtbot, w, 250)
+    path = tmp_path / "app.tlab"
+    w.save_workspace(path)
+    assert train_command(["--from", str(path), "--workspace", str(path)],
+                         io.StringIO(), io.StringIO()) == 0
+    data = load_workspace(path)
+    expected = headless("adam", 0.01, 500)
+    assert data.checkpoint.step == 500
+    for name, value in expected.weights().items():
+        np.testing.assert_allclose(data.checkpoint.weights[name], value, rtol=0, atol=1e-12)
+
+
+def test_a_bad_workspace_file_is_refused_and_changes_nothing(qtbot, windows, tmp_path):
+    w = windows()
+    w.workspace.points.add(0.5, 0.5, 1)
+    good = tmp_path / "good.tlab"
+    w.save_workspace(good)
+    bad = tmp_path / "bad.tlab"
+    bad.write_bytes(good.read_bytes()[:-100])
+    before = w.points()
+    with pytest.raises(FileFormatError, match=r"bad\.tlab"):
+        w.open_workspace(bad)
+    assert np.array_equal(w.points()[0], before[0])
+    assert w.workspace.path == good
+    w.open_file_reporting(bad)
+    assert "bad.tlab" in w.statusBar().currentMessage()
+    assert any(box.isVisible() for box in w.findChildren(QMessageBox, "alert"))
+
+
+def test_save_asks_for_a_file_once_then_saves_there(qtbot, windows, tmp_path, monkeypatch):
+    w = windows()
+    asked = []
+
+    def save_as(*_args, **_kwargs):
+        asked.append(True)
+        return str(tmp_path / "mine.tlab"), "Workspace (*.tlab)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert asked == [True] and (tmp_path / "mine.tlab").exists()
+    w.workspace.points.add(1.0, 1.0, 0)
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert asked == [True]
+    assert len(load_workspace(tmp_path / "mine.tlab").labels) == 101
+
+
+def test_saving_mid_run_writes_a_consistent_recent_state(qtbot, windows, tmp_path):
+    w = windows()
+    w.controls.steps.setValue(1_000_000)
+    w.workspace.train()
+    qtbot.waitUntil(lambda: w.workspace.checkpoint.step > 100, timeout=10_000)
+    w.save_workspace(tmp_path / "mid.tlab")
+    data = load_workspace(tmp_path / "mid.tlab")  # the loader checks step == the curve's end
+    assert 100 < data.checkpoint.step <= w.workspace.latest.step
+    assert w.workspace.state is RunState.TRAINING
+    w.workspace.stop()
+
+
+@pytest.mark.parametrize("kind", ["tlab", "csv", "npz"])
+def test_lab_file_opens_it_in_the_window(qtbot, tmp_path, kind):
+    path = tmp_path / f"given.{kind}"
+    xy = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
+    labels = np.array([0, 1, 2, 1])
+    if kind == "csv":
+        save_points(path, xy, labels)
+    else:
+        source = MainWindow()
+        source.workspace.points.replace(xy, labels)
+        (source.save_workspace if kind == "tlab" else source.export_weights)(path)
+        source.close()
+    w = open_window(str(path))
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.workspace.latest is not None
+                    and w.workspace.latest.settings.classes == 3, timeout=5000)
+    if kind != "npz":
+        assert np.array_equal(w.points()[0], xy)
+    w.close()
+
+
+def test_lab_with_a_file_it_cannot_open_says_why(qtbot, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    w = open_window(str(path))
+    qtbot.addWidget(w)
+    assert "notes.txt" in w.statusBar().currentMessage()
+    assert len(w.points()[1]) == 100
+    w.close()
