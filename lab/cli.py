@@ -15,6 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 import lab
 from lab.allocator import keep_freed_memory
 from lab.core.datasets import DATASETS, generate
@@ -80,8 +82,8 @@ def train_parser() -> argparse.ArgumentParser:
         prog="lab train",
         description="Train a model without a window, on the same workspace and training code "
         "as the app, and write what it learned.",
-        epilog="Exit status: 0 trained, 1 the run diverged (nothing written), 2 a bad flag "
-        "or file. Example: lab train --data moons --model mlp --hidden 16,16 --optimizer adam "
+        epilog="Exit status: 0 trained, 1 the run diverged or failed (nothing written), 2 a bad "
+        "flag or file. Example: lab train --data moons --model mlp --hidden 16,16 --optimizer adam "
         "--lr 0.01 --steps 2000 --workspace moons.tlab",
     )
     source = parser.add_argument_group("points (one of; default: the tutorial's two blobs)")
@@ -187,7 +189,7 @@ def _continued(args: argparse.Namespace) -> WorkspaceData:
     return replace(data, training=training, checkpoint=checkpoint)
 
 
-def _points(args: argparse.Namespace):
+def _points(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, DataSettings]:
     """(xy, labels, the data settings) from --points or the generator flags."""
     if args.points is not None:
         if args.count is not None or args.noise is not None or args.data_seed is not None:

@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         on(Change.POINTS, self._points_changed)
         on(Change.DATA, lambda: c.show_data(ws.data))
         on(Change.MODEL, lambda: c.show_model(ws.model))
-        on(Change.TRAINING, lambda: c.show_training(ws.training))
+        on(Change.TRAINING, self._training_changed)
         on(Change.STATE, self._state_changed)
         on(Change.SNAPSHOT, self._render_plots)
         on(Change.FINISHED, self._finished)
@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         """Hand an edit to the workspace; one it refuses is said, and the fields show what holds."""
         try:
             apply()
-        except ValueError as error:
+        except (ValueError, RuntimeError) as error:
             self._say(str(error))
             self._show_workspace()
 
@@ -186,8 +186,9 @@ class MainWindow(QMainWindow):
         ws, c = self.workspace, self.controls
         c.show_data(ws.data)
         c.show_model(ws.model)
-        c.show_training(ws.training)
+        self._training_changed()
         self._points_changed()
+        self._state_changed()
         self._show_title()
 
     # --- the test seams -----------------------------------------------------------------------
@@ -358,6 +359,11 @@ class MainWindow(QMainWindow):
         self.data_plot.set_points(points.xy, points.labels)
         self._actions["undo"].setEnabled(points.can_undo)
         self._actions["redo"].setEnabled(points.can_redo)
+
+    def _training_changed(self) -> None:
+        self.controls.show_training(self.workspace.training)
+        if not self.workspace.run_steps:  # before the first Train: what the next one takes
+            self.controls.show_progress(0, self.workspace.training.steps)
 
     def _state_changed(self) -> None:
         ws = self.workspace

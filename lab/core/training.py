@@ -59,8 +59,7 @@ class Snapshot:
     accuracy: float | None
     weights: Mapping[str, np.ndarray]
     settings: ModelSettings
-    optimizer: str
-    learning_rate: float
+    learning_rate: float  # the one in effect (it may change mid-run)
     run_start_step: int = 0  # where the current Train or Step began, for "step k of N"
     parts: Mapping[str, Any] = field(default_factory=dict)  # by name, see lab.core.parts
     created: float = field(default_factory=time.perf_counter)  # to measure how stale it is
@@ -228,7 +227,6 @@ class TrainingRun:
             accuracy=accuracy,
             weights=weights,
             settings=self.settings,
-            optimizer=self.optimizer_name,
             learning_rate=self.learning_rate,
             run_start_step=self.run_start_step,
             parts=made,

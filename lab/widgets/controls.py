@@ -6,9 +6,6 @@ them; the window hands the edits to the workspace, whose rules decide.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -229,25 +226,22 @@ class Controls(QWidget):
         )
 
     def show_data(self, data: DataSettings) -> None:
-        with _quiet(self.datasetKind, self.pointCount, self.noise, self.dataSeed):
-            self.datasetKind.setCurrentIndex(self.datasetKind.findData(data.dataset))
-            self.pointCount.setValue(data.count)
-            self.noise.setValue(data.noise)
-            self.dataSeed.setValue(data.seed)
+        _show(self.datasetKind, data.dataset)
+        _show(self.pointCount, data.count)
+        _show(self.noise, data.noise)
+        _show(self.dataSeed, data.seed)
 
     def show_model(self, settings: ModelSettings) -> None:
-        with _quiet(self.modelKind, self.hiddenLayers, self.activation, self.initSeed):
-            self.modelKind.setCurrentIndex(self.modelKind.findData(settings.kind))
-            self.hiddenLayers.setText(",".join(map(str, settings.hidden)))
-            self.activation.setCurrentIndex(self.activation.findData(settings.activation))
-            self.initSeed.setValue(settings.seed)
+        _show(self.modelKind, settings.kind)
+        _show(self.hiddenLayers, ",".join(map(str, settings.hidden)))
+        _show(self.activation, settings.activation)
+        _show(self.initSeed, settings.seed)
         self._update_model_fields()
 
     def show_training(self, settings: TrainingSettings) -> None:
-        with _quiet(self.optimizer, self.learningRate, self.steps):
-            self.optimizer.setCurrentIndex(self.optimizer.findData(settings.optimizer))
-            self.learningRate.setValue(settings.learning_rate)
-            self.steps.setValue(settings.steps)
+        _show(self.optimizer, settings.optimizer)
+        _show(self.learningRate, settings.learning_rate)
+        _show(self.steps, settings.steps)
 
     def set_state(self, state: RunState, can_train: bool) -> None:
         """Enable what makes sense while idle, training or paused."""
@@ -261,8 +255,7 @@ class Controls(QWidget):
         for widget in self._model_widgets():
             widget.setEnabled(idle)
         self._update_model_fields()
-        with _quiet(self.pauseButton):
-            self.pauseButton.setChecked(state is RunState.PAUSED)
+        _show(self.pauseButton, state is RunState.PAUSED)
         self.pauseButton.setText("Resume" if self.pauseButton.isChecked() else "Pause")
 
     def _model_widgets(self) -> tuple[QWidget, ...]:
@@ -285,13 +278,20 @@ class Controls(QWidget):
         self.dataEdited.emit()
 
 
-@contextlib.contextmanager
-def _quiet(*widgets: QWidget) -> Iterator[None]:
-    """Set widgets from the workspace without their signals echoing it back as an edit."""
-    for widget in widgets:
-        widget.blockSignals(True)
-    try:
-        yield
-    finally:
-        for widget in widgets:
-            widget.blockSignals(False)
+def _show(widget: QWidget, value: object) -> None:
+    """Show a value from the workspace in a field, without the field announcing it as an
+    edit; a field that already holds it is left alone (so one being typed in keeps its
+    cursor)."""
+    if isinstance(widget, QComboBox):
+        current, put = widget.currentData(), lambda: widget.setCurrentIndex(widget.findData(value))
+    elif isinstance(widget, QLineEdit):
+        current, put = widget.text(), lambda: widget.setText(value)
+    elif isinstance(widget, QPushButton):
+        current, put = widget.isChecked(), lambda: widget.setChecked(value)
+    else:
+        current, put = widget.value(), lambda: widget.setValue(value)
+    if current != value:
+        blocked = widget.blockSignals(True)
+        put()
+        widget.blockSignals(blocked)
+

@@ -91,6 +91,9 @@ def test_starts_with_the_tutorial_blobs_and_an_untrained_perceptron(window):
     assert np.allclose(xy[labels == 0].mean(axis=0), (-2, -2), atol=0.5)
     assert np.allclose(xy[labels == 1].mean(axis=0), (2, 2), atol=0.5)
     assert widget(window, "modelKind").currentData() == "perceptron"
+    assert widget(window, "trainButton").isEnabled() and widget(window, "stepButton").isEnabled()
+    assert not widget(window, "pauseButton").isEnabled()
+    assert not widget(window, "stopButton").isEnabled()
     assert window.windowTitle() == "Training Lab"
     assert not window.windowIcon().isNull()
 
