@@ -53,9 +53,18 @@ def atomic_write(path: PathLike, write: Callable[[BinaryIO], None]) -> None:
 
 
 def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable, so a power cut cannot bring the old file back."""
-    descriptor = os.open(folder, os.O_RDONLY)
+    """Make the rename itself durable, so a power cut cannot bring the old file back.
+
+    Best effort: the file is already in place, and some systems cannot open a folder
+    (Windows) or fsync one (some network file systems); the save has not failed there.
+    """
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(descriptor)
+    except OSError:
+        pass
     finally:
         os.close(descriptor)

@@ -114,3 +114,23 @@ def test_atomic_write_new_file_follows_umask(tmp_path):
     target = tmp_path / "new.csv"
     atomic_write(target, lambda f: f.write(b"x"))
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("failing", ["open", "fsync"])
+def test_a_folder_that_cannot_be_synced_does_not_fail_the_save(tmp_path, monkeypatch, failing):
+    """Windows cannot open a folder, and some file systems cannot fsync one: the file is
+    written and in place all the same."""
+    target = tmp_path / "w.npz"
+    real = getattr(os, failing)
+
+    def refuse_folders(target, *args, **kwargs):
+        # open gets a path; fsync a descriptor, whose target Linux shows under /proc.
+        where = target if failing == "open" else f"/proc/self/fd/{target}"
+        if os.path.isdir(where):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, failing, refuse_folders)
+    atomic_write(target, lambda f: f.write(b"new"))
+    assert target.read_bytes() == b"new"
+    assert leftovers(tmp_path, "w.npz") == []
