@@ -80,7 +80,9 @@ class LossPlot(pg.PlotWidget):
             with np.errstate(divide="ignore", invalid="ignore"):
                 losses = np.log10(losses)
         finite = np.isfinite(losses)
-        if not finite.any():
+        if not finite.any():  # a new run: back to the empty plot's axes
+            self._x_range = self._y_range = None
+            self.plotItem.vb.setRange(xRange=_EMPTY_STEPS, yRange=(0, 1), padding=_PADDING)
             return
         losses = losses[finite]
         x_range = steady_range(self._x_range, float(steps[0]), float(steps[-1]), _GROWTH)

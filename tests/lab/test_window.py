@@ -382,3 +382,16 @@ def test_closing_right_after_a_snapshot_is_harmless(qtbot):
     w.close()
     shiboken6.delete(w)  # gone before the queued call runs
     qtbot.wait(50)  # pytest-qt fails the test on any exception raised in the event loop
+
+
+@pytest.mark.parametrize("how", ["reset", "new"])
+def test_a_fresh_model_brings_the_loss_axis_back_to_its_start(qtbot, window, how):
+    train(qtbot, window, 500)
+    view = widget(window, "lossPlot").plotItem.vb
+    assert view.viewRange()[0][1] >= 500
+    if how == "reset":
+        qtbot.mouseClick(widget(window, "resetButton"), Qt.MouseButton.LeftButton)
+    else:
+        window.new_workspace()
+    qtbot.waitUntil(lambda: shown_step(window) == 0, timeout=5000)
+    assert view.viewRange()[0][1] < 110

@@ -90,6 +90,13 @@ def test_the_mouse_wheel_does_not_zoom_away_from_the_curve(qtbot, plot):
     assert plot.plotItem.vb.viewRange() == before
 
 
+def test_an_empty_curve_brings_back_the_empty_axes(plot):
+    plot.set_curve(np.arange(1.0, 501.0), np.linspace(3.0, 1.0, 500))
+    plot.set_curve(np.empty(0), np.empty(0))  # what a reset model's snapshot carries
+    (x0, x1), (y0, y1) = plot.plotItem.vb.viewRange()
+    assert x0 <= 0 and 100 <= x1 < 110 and y0 <= 0 and 1 <= y1 < 1.1
+
+
 def test_clear_empties_the_curve_but_keeps_the_plot_usable(plot):
     plot.set_curve(np.arange(1.0, 11.0), np.ones(10))
     plot.clear()
