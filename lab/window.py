@@ -16,7 +16,6 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 
 import engine
 import lab
+from lab import dialogs
 from lab.actions import ACTIONS, shortcut_rows
 from lab.autosave import Autosave
 from lab.core.boundary import region_image, separating_segments
@@ -287,8 +287,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_log_y(on)
 
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open", "", FILE_TYPES)
-        self.open_file_reporting(path)
+        self.open_file_reporting(dialogs.open_path(self, "Open", FILE_TYPES))
 
     def open_file_reporting(self, path: str | Path) -> None:
         """`open_file`, with a failure said in an alert rather than raised."""
@@ -301,30 +300,24 @@ class MainWindow(QMainWindow):
             self._file_action(self.save_workspace, str(self.workspace.path), "save the workspace")
 
     def save_as_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save workspace", "workspace.tlab", "Workspace (*.tlab)"
-        )
+        path = dialogs.save_path(self, "Save workspace", "workspace.tlab", "Workspace (*.tlab)")
         self._file_action(self.save_workspace, path, "save the workspace")
 
     def save_points_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save points", "points.csv", "Points (*.csv)")
+        path = dialogs.save_path(self, "Save points", "points.csv", "Points (*.csv)")
         self._file_action(self.save_points, path, "save the points")
 
     def import_weights_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import weights", "", "Weights (*.npz *.json)"
-        )
+        path = dialogs.open_path(self, "Import weights", "Weights (*.npz *.json)")
         self._file_action(self.import_weights, path, "import the weights")
 
     def export_weights_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export weights", "weights.npz", "NumPy weights (*.npz);;JSON weights (*.json)"
-        )
+        path = dialogs.save_path(self, "Export weights", "weights.npz",
+                                 "NumPy weights (*.npz);;JSON weights (*.json)")
         self._file_action(self.export_weights, path, "export the weights")
 
     def export_image_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export plot image", "plot.png",
-                                              "PNG image (*.png)")
+        path = dialogs.save_path(self, "Export plot image", "plot.png", "PNG image (*.png)")
         self._file_action(self.export_image, path, "export the image")
 
     def export_image(self, path: str | Path) -> None:
