@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QApplication
 
 import lab
@@ -17,6 +18,9 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     from lab.resources import icon
 
     keep_freed_memory()
+    # Numbers read the same everywhere: 1.5 and 3,000 in every field, label and file,
+    # whatever the system's language (Python formats them so, too).
+    QLocale.setDefault(QLocale.c())
     app = QApplication.instance() or QApplication(sys.argv[:1] if argv is None else argv)
     app.setApplicationName(lab.APP_NAME)
     app.setOrganizationName(lab.APP_NAME)
