@@ -166,21 +166,35 @@ class MainWindow(QMainWindow):
         c.dataEdited.connect(lambda: self._edit(lambda: ws.set_data(c.data_settings())))
         c.modelEdited.connect(lambda: self._edit(lambda: ws.set_model(c.model_settings(ws.model))))
         c.trainingEdited.connect(lambda: self._edit(lambda: ws.set_training(c.training_settings())))
-        c.trainRequested.connect(ws.train)
+        c.trainRequested.connect(self.train)
         c.pauseToggled.connect(lambda paused: ws.pause() if paused else ws.resume())
         c.stopRequested.connect(ws.stop)
-        c.stepRequested.connect(ws.step)
+        c.stepRequested.connect(self.step)
         c.resetRequested.connect(ws.reset)
         self.data_plot.addPointRequested.connect(self._add_point)
         self.data_plot.removePointRequested.connect(ws.points.remove_nearest)
 
-    def _edit(self, apply: Callable[[], None]) -> None:
-        """Hand an edit to the workspace; one it refuses is said, and the fields show what holds."""
+    def _edit(self, apply: Callable[[], None]) -> bool:
+        """Hand an edit to the workspace; one it refuses is said, and the fields show what
+        holds. True when it was taken."""
         try:
             apply()
         except (ValueError, RuntimeError) as error:
             self._say(str(error))
             self._show_workspace()
+            return False
+        return True
+
+    def _take_typing(self) -> bool:
+        """Apply what the fields show before a run starts; False (said) if one cannot be."""
+        ws, c = self.workspace, self.controls
+        problem = c.take_typing()  # the number fields apply through their own signals
+        if problem:
+            self._say(problem)
+            return False
+        return ws.state is not RunState.IDLE or self._edit(
+            lambda: ws.set_model(c.model_settings(ws.model))
+        )
 
     def _show_workspace(self) -> None:
         ws, c = self.workspace, self.controls
@@ -263,7 +277,8 @@ class MainWindow(QMainWindow):
         self.workspace.points.clear()
 
     def train(self) -> None:
-        self.workspace.train()
+        if self._take_typing():
+            self.workspace.train()
 
     def toggle_pause(self) -> None:
         self.controls.pauseButton.click()
@@ -272,7 +287,8 @@ class MainWindow(QMainWindow):
         self.workspace.stop()
 
     def step(self) -> None:
-        self.workspace.step()
+        if self._take_typing():
+            self.workspace.step()
 
     def reset(self) -> None:
         self.workspace.reset()

@@ -258,6 +258,23 @@ class Controls(QWidget):
         _show(self.pauseButton, state is RunState.PAUSED)
         self.pauseButton.setText("Resume" if self.pauseButton.isChecked() else "Pause")
 
+    def take_typing(self) -> str | None:
+        """Take in what is being typed in a number field, as leaving the field would.
+
+        A shortcut such as Ctrl+Return acts while the typing cursor is still in a field: what
+        it shows must be what trains. Returns the problem (for the user) when a field holds
+        text that is no value it takes; that field goes back to the value in effect.
+        """
+        for spin, label in ((self.learningRate, "Learning rate"), (self.steps, "Steps"),
+                            (self.initSeed, "Init seed")):
+            if not spin.hasAcceptableInput():
+                typed = spin.text()
+                spin.lineEdit().setText(spin.textFromValue(spin.value()))
+                low, high = spin.textFromValue(spin.minimum()), spin.textFromValue(spin.maximum())
+                return f"{label}: {typed!r} is not a value from {low} to {high}."
+            spin.interpretText()
+        return None
+
     def _model_widgets(self) -> tuple[QWidget, ...]:
         """The settings that need a new model (they apply when idle)."""
         return (self.modelKind, self.hiddenLayers, self.activation, self.initSeed, self.optimizer)

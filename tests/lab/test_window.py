@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
-from PySide6.QtWidgets import QTableView
+from PySide6.QtWidgets import QApplication, QTableView
 
 from lab.core.checkpoint import Checkpoint
 from lab.core.io.reading import FileFormatError
@@ -395,3 +395,45 @@ def test_a_fresh_model_brings_the_loss_axis_back_to_its_start(qtbot, window, how
         window.new_workspace()
     qtbot.waitUntil(lambda: shown_step(window) == 0, timeout=5000)
     assert view.viewRange()[0][1] < 110
+
+
+def type_into(qtbot, field, text):
+    """Select what a field holds and type over it, leaving the cursor in it."""
+    field.setFocus()
+    line = field.lineEdit() if hasattr(field, "lineEdit") else field
+    line.selectAll()
+    qtbot.keyClicks(line, text)
+
+
+def press_train(qtbot, w):
+    focused = QApplication.focusWidget()
+    with qtbot.waitSignal(w.trainingFinished, timeout=FINISH_MS) as finished:
+        qtbot.keyClick(focused, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    return finished.args[0]
+
+
+def test_a_learning_rate_still_being_typed_is_what_ctrl_return_trains(qtbot, window):
+    widget(window, "steps").setValue(5)
+    type_into(qtbot, widget(window, "learningRate"), "0.00001")
+    assert press_train(qtbot, window) == "finished"
+    assert window.workspace.latest.learning_rate == 1e-05
+    assert widget(window, "learningRate").value() == 1e-05
+
+
+def test_hidden_layers_still_being_typed_are_what_ctrl_return_trains(qtbot, window):
+    widget(window, "modelKind").setCurrentIndex(widget(window, "modelKind").findData("mlp"))
+    widget(window, "steps").setValue(5)
+    type_into(qtbot, widget(window, "hiddenLayers"), "3")
+    assert press_train(qtbot, window) == "finished"
+    assert window.workspace.latest.weights["W1"].shape == (2, 3)
+    assert widget(window, "hiddenLayers").text() == "3"
+
+
+def test_a_value_out_of_range_is_refused_visibly_and_nothing_trains(qtbot, window):
+    type_into(qtbot, widget(window, "learningRate"), "20")
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return,
+                   Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(200)
+    assert window.workspace.state is RunState.IDLE and shown_step(window) == 0
+    assert widget(window, "learningRate").text() == "0.1"
+    assert "Learning rate: '20'" in window.statusBar().currentMessage()
