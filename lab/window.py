@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -39,6 +40,7 @@ from lab.core.workspace import RunState, Workspace
 from lab.resources import icon
 from lab.widgets.controls import Controls
 from lab.widgets.data_plot import DataPlot
+from lab.widgets.focus_keys import FocusedKeys
 from lab.widgets.loss_plot import LossPlot
 from lab.widgets.weights_view import WeightsView
 from lab.worker import TrainingWorker
@@ -71,6 +73,8 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_status_bar()
         self._actions = self._build_menus()
+        self._focused_keys = FocusedKeys(self)
+        QApplication.instance().installEventFilter(self._focused_keys)
 
         self.worker = TrainingWorker()
         self.worker.snapshotReady.connect(self._show_snapshot)
@@ -523,6 +527,7 @@ class MainWindow(QMainWindow):
         """Stop the worker thread and write what is unsaved; safe to call more than once."""
         if self.worker.isRunning():
             QSettings(lab.APP_NAME, lab.APP_NAME).setValue("window/geometry", self.saveGeometry())
+            QApplication.instance().removeEventFilter(self._focused_keys)
             self.worker.shutdown()
             for signal in (self.worker.snapshotReady, self.worker.trainingFinished,
                            self.worker.failed):

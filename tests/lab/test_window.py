@@ -437,3 +437,26 @@ def test_a_value_out_of_range_is_refused_visibly_and_nothing_trains(qtbot, windo
     assert window.workspace.state is RunState.IDLE and shown_step(window) == 0
     assert widget(window, "learningRate").text() == "0.1"
     assert "Learning rate: '20'" in window.statusBar().currentMessage()
+
+
+def test_space_presses_the_focused_button_and_pauses_elsewhere(qtbot, window):
+    widget(window, "steps").setValue(1_000_000)
+    train_button = widget(window, "trainButton")
+    train_button.setFocus()
+    qtbot.keyClick(train_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: window.workspace.state is RunState.TRAINING, timeout=5000)
+    plot = widget(window, "dataPlot")
+    plot.setFocus()
+    qtbot.keyClick(plot, Qt.Key.Key_Space)  # no button or field has the focus: pause
+    assert window.workspace.state is RunState.PAUSED
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
+        window.workspace.stop()
+
+
+def test_space_types_a_space_in_a_field(qtbot, window):
+    widget(window, "modelKind").setCurrentIndex(widget(window, "modelKind").findData("mlp"))
+    hidden = widget(window, "hiddenLayers")
+    hidden.setFocus()
+    hidden.setText("8,")
+    qtbot.keyClick(hidden, Qt.Key.Key_Space)
+    assert hidden.text() == "8, "
