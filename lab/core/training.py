@@ -121,7 +121,7 @@ class TrainingRun:
             self._load_optimizer_state(checkpoint.optimizer_state)
         self.run_start_step = self.step
         self._weights: tuple[int, dict[str, np.ndarray]] | None = None  # (step, copies)
-        self._last_good = (self.step, self.weights())
+        self._last_good = (self.step, self.weights(), self.history.state())
 
     @classmethod
     def from_config(cls, config: RunConfig) -> TrainingRun:
@@ -179,9 +179,10 @@ class TrainingRun:
         while done < max_steps:
             loss = run(fetches, feed)[1]
             if not math.isfinite(loss):
+                bad_step = self.step + 1
                 good_step = self._roll_back()
                 raise Diverged(
-                    f"The loss became {loss} at step {self.step + 1}; the weights were rolled "
+                    f"The loss became {loss} at step {bad_step}; the weights were rolled "
                     f"back to those of step {good_step}. Try a smaller learning rate "
                     f"(now {self.learning_rate:g})."
                 )
@@ -193,9 +194,12 @@ class TrainingRun:
         return done
 
     def _roll_back(self) -> int:
-        """Restore the last finite weights a snapshot saw; returns their step."""
-        step, weights = self._last_good
+        """Go back to the last finite weights a snapshot saw, their step and loss history;
+        returns that step."""
+        step, weights, history = self._last_good
         self.model.assign(weights)
+        self.step = step
+        self.history = LossHistory.from_state(history)
         self._weights = None
         self._train_op.reset_state()  # momentum and Adam moments hold the diverged step
         return step
@@ -214,7 +218,7 @@ class TrainingRun:
         what its view asked for (a rectangle for the regions, say)."""
         weights = self.weights()
         if all(np.isfinite(w).all() for w in weights.values()):
-            self._last_good = (self.step, weights)
+            self._last_good = (self.step, weights, self.history.state())
         made = {name: PARTS[name].make(self, wanted) for name, wanted in (parts or {}).items()}
         accuracy = self.accuracy()
         loss = self.history.last

@@ -6,6 +6,7 @@ import pytest
 from lab.core.checkpoint import Checkpoint
 from lab.core.datasets import generate, tutorial_points
 from lab.core.io.weights_file import load_weights, save_weights, validate_weights, weights_metadata
+from lab.core.loss_history import LossHistory
 from lab.core.model import ModelSettings
 from lab.core.training import Diverged, RunConfig, TrainingRun
 
@@ -97,6 +98,26 @@ def test_divergence_rolls_back_to_the_last_finite_snapshot(optimizer):
     run.learning_rate = 0.1
     run.train(20)
     assert np.isfinite(run.history.last)
+
+
+def test_a_rolled_back_run_is_at_the_step_of_its_weights(tmp_path):
+    """After a rollback the step, the weights and the loss history agree again: what is
+    exported or saved says the step the weights are from."""
+    run = TrainingRun(ModelSettings(), "adam", 0.1)
+    run.set_points(*tutorial_points())
+    run.train(40)
+    good = run.snapshot({"checkpoint": None})
+    run.train(25)
+    run.learning_rate = 1e308
+    with pytest.raises(Diverged, match=r"at step 6\d; the weights were rolled back to those of "
+                                       r"step 40"):
+        run.train(100)
+    checkpoint = run.checkpoint()
+    assert run.step == checkpoint.step == 40 == run.history.count
+    expected = LossHistory.from_state(good.parts["checkpoint"].history).curve()
+    for shown, wanted in zip(run.curve(), expected, strict=True):
+        assert np.array_equal(shown, wanted)
+    assert checkpoint.optimizer_state == {}
 
 
 def test_exported_metadata_passes_the_file_validation(run, tmp_path):
