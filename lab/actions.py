@@ -36,7 +36,7 @@ class Action:
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("new_workspace", "&File", "&New", "Start over with the tutorial's points", Key.New),
+    Action("new_dialog", "&File", "&New", "Start over with the tutorial's points", Key.New),
     Action("open_dialog", "&File", "&Open…",
            "Open a workspace (.tlab), points (.csv) or weights (.npz, .json)", Key.Open),
     Action("save_dialog", "&File", "&Save workspace", "Save the workspace (.tlab)", Key.Save),

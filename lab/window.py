@@ -264,6 +264,11 @@ class MainWindow(QMainWindow):
         opener(path)
 
     # --- menu commands (lab.actions names them) -----------------------------------------------
+    def new_dialog(self) -> None:
+        """File → New: start over, once the user agrees to lose what is not saved."""
+        if self._may_discard("Starting over"):
+            self.new_workspace()
+
     def new_workspace(self) -> None:
         """Start over: the tutorial's points, a fresh model, and no autosave left behind."""
         self.workspace.new()
@@ -307,7 +312,25 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_log_y(on)
 
     def open_dialog(self) -> None:
-        self.open_file_reporting(dialogs.open_path(self, "Open", FILE_TYPES))
+        path = dialogs.open_path(self, "Open", FILE_TYPES)
+        if not path.lower().endswith(".tlab") or self._may_discard("Opening a workspace"):
+            self.open_file_reporting(path)
+
+    def _may_discard(self, doing: str) -> bool:
+        """True when nothing unsaved would be lost, or the user agrees to lose it."""
+        ws = self.workspace
+        if not ws.has_unsaved_work():
+            return True
+        where = "since it was saved" if ws.path else "and not saved in a workspace file"
+        answer = QMessageBox.question(
+            self,
+            "Discard this workspace?",
+            f"{doing} discards this workspace's points, settings and model (at step "
+            f"{ws.checkpoint.step:,}), changed {where}.",
+            QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Discard
 
     def open_file_reporting(self, path: str | Path) -> None:
         """`open_file`, with a failure said in an alert rather than raised."""
@@ -383,8 +406,10 @@ class MainWindow(QMainWindow):
         self.controls.set_state(ws.state, ws.train_blocker() is None)
 
     def _show_title(self) -> None:
+        """The workspace file's name, with Qt's marker while there are unsaved changes."""
         path = self.workspace.path
-        self.setWindowTitle(lab.APP_NAME if path is None else f"{path.name} — {lab.APP_NAME}")
+        self.setWindowTitle(lab.APP_NAME if path is None else f"{path.name}[*] — {lab.APP_NAME}")
+        self.setWindowModified(self.workspace.modified)
 
     def _send_view(self) -> None:
         wanted = self._actions["show_regions"].isChecked()

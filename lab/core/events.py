@@ -23,7 +23,7 @@ class Change(enum.Enum):
     SNAPSHOT = "snapshot"  # the run sent what it looks like now (Snapshot)
     FINISHED = "finished"  # a Train or Step ended (RunEnd)
     MESSAGE = "message"  # something to tell the user (str)
-    FILE = "file"  # the workspace file it belongs to changed ()
+    FILE = "file"  # its file, or whether it has changes not saved there, changed ()
 
 
 Callback = Callable[..., Any]

@@ -75,10 +75,13 @@ class Workspace:
         self.state = RunState.IDLE
         self.run_steps = 0  # steps the current Train or Step takes, for "step k of N"
         self.path: Path | None = None  # the workspace file it was opened from or saved to
+        self.modified = False  # changed since it was opened, saved or started anew
         self._runner: Runner | None = None
         self._ticket = 0  # which Train or Step a run_finished answers
         self._run_id = 0  # which run (model build) a snapshot comes from
         self.points.subscribe(self._points_changed)
+        for change in (Change.POINTS, Change.DATA, Change.MODEL, Change.TRAINING):
+            self.events.subscribe(change, self._set_modified)
 
     # --- the runner -------------------------------------------------------------------------
     def attach(self, runner: Runner) -> None:
@@ -109,6 +112,8 @@ class Workspace:
         self.latest = snapshot
         checkpoint = snapshot.parts.get("checkpoint")
         if checkpoint is not None:
+            if checkpoint.step != self.checkpoint.step:
+                self._set_modified()
             self.checkpoint = checkpoint
         self.events.emit(Change.SNAPSHOT, snapshot)
 
@@ -316,6 +321,7 @@ class Workspace:
         self._configure(data.checkpoint)
         for change in (Change.DATA, Change.MODEL, Change.TRAINING, Change.STATE):
             self.events.emit(change)
+        self.modified = False
 
     def new(self) -> None:
         """Start over: the tutorial's points, default settings, a fresh model, no file."""
@@ -334,7 +340,26 @@ class Workspace:
 
     def _set_path(self, path: Path | None) -> None:
         self.path = path
+        self.modified = False
         self.events.emit(Change.FILE)
+
+    def _set_modified(self) -> None:
+        if not self.modified:
+            self.modified = True
+            self.events.emit(Change.FILE)
+
+    def has_unsaved_work(self) -> bool:
+        """Whether starting over or opening another workspace would lose something: changes
+        since the file was saved or, without a file, anything but a new workspace's state."""
+        if self.modified or self.path is not None:
+            return self.modified
+        new = default_data()
+        return not (
+            self.checkpoint.step == 0
+            and (self.data, self.model, self.training) == (new.data, new.model, new.training)
+            and np.array_equal(self.points.xy, new.xy)
+            and np.array_equal(self.points.labels, new.labels)
+        )
 
     def say(self, message: str) -> None:
         self.events.emit(Change.MESSAGE, message)

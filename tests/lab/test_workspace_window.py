@@ -5,6 +5,7 @@ import io
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from lab.app import open_window
@@ -92,18 +93,22 @@ def test_an_opened_workspace_shows_its_run_where_it_stopped(qtbot, windows, tmp_
     train(qtbot, first, 120)
     path = tmp_path / "lesson.tlab"
     first.save_workspace(path)
-    assert first.windowTitle() == "lesson.tlab — Training Lab"
+    assert first.windowTitle() == "lesson.tlab[*] — Training Lab"
+    assert not first.isWindowModified()
     second = windows()
     second.open_workspace(path)
     qtbot.waitUntil(lambda: second.workspace.latest is not None, timeout=5000)
     assert second.workspace.latest.step == 120
-    assert second.windowTitle() == "lesson.tlab — Training Lab"
+    assert second.windowTitle() == "lesson.tlab[*] — Training Lab"
+    assert not second.isWindowModified()
     steps, losses = second.workspace.latest.parts["curve"]
     assert steps[0] == 1 and steps[-1] == 120
     assert np.array_equal(losses, first.workspace.latest.parts["curve"][1])
     assert second._status_labels["step"].text() == "step 120"
     assert second._status_labels["accuracy"].text() == "accuracy 100.0%"
     assert not second.workspace.points.can_undo
+    second.workspace.points.add(0.0, 0.0, 0)
+    assert second.isWindowModified()
 
 
 def test_a_workspace_from_lab_train_continues_exactly_in_the_app(qtbot, windows, tmp_path):
@@ -209,3 +214,45 @@ def test_lab_with_a_file_it_cannot_open_says_why(qtbot, tmp_path):
     assert "notes.txt" in w.statusBar().currentMessage()
     assert len(w.points()[1]) == 100
     w.close()
+
+
+@pytest.fixture
+def answer(monkeypatch):
+    """The user's answer to a question box (Cancel unless set), and the questions asked."""
+    asked = []
+    reply = {"button": QMessageBox.StandardButton.Cancel}
+
+    def question(_parent, title, text, *_args):
+        asked.append(text)
+        return reply["button"]
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    reply["asked"] = asked
+    return reply
+
+
+def test_new_asks_before_discarding_a_trained_model(qtbot, windows, answer):
+    w = windows()
+    train(qtbot, w, 50)
+    new = w.findChild(QAction, "new_dialog")
+    new.trigger()
+    assert len(answer["asked"]) == 1 and "step 50" in answer["asked"][0]
+    assert w.workspace.checkpoint.step == 50  # Cancel: nothing changed
+    answer["button"] = QMessageBox.StandardButton.Discard
+    new.trigger()
+    assert w.workspace.checkpoint.step == 0 and not w.workspace.has_unsaved_work()
+    new.trigger()  # nothing to lose now: no question
+    assert len(answer["asked"]) == 2
+
+
+def test_opening_a_workspace_asks_only_when_something_is_unsaved(qtbot, windows, answer,
+                                                                 tmp_path, monkeypatch):
+    w = windows()
+    w.save_workspace(tmp_path / "a.tlab")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *_args: (str(tmp_path / "a.tlab"), ""))
+    w.open_dialog()
+    assert answer["asked"] == []
+    w.workspace.points.add(2.0, 2.0, 1)
+    w.open_dialog()
+    assert len(answer["asked"]) == 1 and len(w.points()[1]) == 101  # cancelled

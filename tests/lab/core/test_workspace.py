@@ -305,3 +305,19 @@ def test_training_resumes_exactly_from_a_workspace_file(tmp_path, optimizer):
     for curve_resumed, curve_straight in zip(second.latest.parts["curve"],
                                              straight.latest.parts["curve"], strict=True):
         assert np.array_equal(curve_resumed, curve_straight)
+
+
+def test_unsaved_work_is_what_new_or_open_would_lose(tmp_path):
+    ws = inline()
+    assert not ws.modified and not ws.has_unsaved_work()  # a new workspace loses nothing
+    ws.add_point(1.0, 1.0, 0)
+    assert ws.modified and ws.has_unsaved_work()
+    ws.save(tmp_path / "w.tlab")
+    assert not ws.modified and not ws.has_unsaved_work()
+    ws.train()
+    assert ws.modified
+    other = inline()
+    other.open(tmp_path / "w.tlab")
+    assert not other.modified and not other.has_unsaved_work()
+    restored = Workspace(ws.to_data())  # an autosave brings it back without its file
+    assert not restored.modified and restored.has_unsaved_work()
