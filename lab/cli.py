@@ -21,6 +21,7 @@ import lab
 from lab.allocator import keep_freed_memory
 from lab.core.datasets import DATASETS, generate
 from lab.core.events import Change
+from lab.core.io.kinds import file_kind
 from lab.core.io.points_csv import load_points
 from lab.core.io.weights_file import save_weights
 from lab.core.io.workspace_file import WorkspaceData, load_workspace
@@ -32,7 +33,6 @@ from lab.core.workspace import Workspace, classes_needed, fresh_checkpoint
 
 # The command line's short name for gradient descent; the others are the optimizers' own.
 OPTIMIZER_FLAGS = {"gd": "gradient_descent", "momentum": "momentum", "adam": "adam"}
-WEIGHTS_SUFFIXES = (".npz", ".json")
 BAR_WIDTH = 30
 BAR_INTERVAL = 0.1  # seconds between redraws of the terminal's progress bar
 
@@ -224,10 +224,10 @@ def _model(args: argparse.Namespace, classes: int) -> ModelSettings:
 
 def check_outputs(args: argparse.Namespace) -> None:
     """Refuse outputs that could not be written before spending time on training."""
-    if args.export is not None and Path(args.export).suffix.lower() not in WEIGHTS_SUFFIXES:
-        raise UsageError(f"--export {args.export}: the weights file must end in .npz or .json")
-    if args.workspace is not None and Path(args.workspace).suffix.lower() != ".tlab":
-        raise UsageError(f"--workspace {args.workspace}: the workspace file must end in .tlab")
+    if args.export is not None:
+        file_kind(args.export, "weights")
+    if args.workspace is not None:
+        file_kind(args.workspace, "workspace")
     for path in (args.export, args.workspace):
         if path is not None and not Path(path).resolve().parent.is_dir():
             raise UsageError(f"{path}: there is no folder {Path(path).parent}")

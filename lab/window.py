@@ -30,9 +30,11 @@ import lab
 from lab import dialogs
 from lab.actions import ACTIONS, shortcut_rows
 from lab.autosave import Autosave
+from lab.background import Background
 from lab.core.boundary import region_image, separating_segments
 from lab.core.colors import CLASS_COLORS
 from lab.core.events import Change
+from lab.core.io.kinds import file_kind, suffixes
 from lab.core.io.points_csv import load_points, save_points
 from lab.core.io.weights_file import load_weights, save_weights
 from lab.core.training import EndKind, Grid, RunEnd, Snapshot
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_status_bar()
         self._actions = self._build_menus()
+        self._background = Background(self)
         self._focused_keys = FocusedKeys(self)
         QApplication.instance().installEventFilter(self._focused_keys)
 
@@ -221,10 +224,35 @@ class MainWindow(QMainWindow):
 
     def load_points(self, path: str | Path) -> None:
         """Replace the points with a CSV file's (undoable); the file is validated first."""
-        xy, labels = load_points(path)
-        self.workspace.points.replace(xy, labels)
+        self._points_read(path, load_points(path))
+
+    def _points_read(self, path: str | Path, points: tuple[np.ndarray, np.ndarray]) -> None:
+        self.workspace.points.replace(*points)
         self.data_plot.fit_view()
-        self._say(f"Opened {len(labels):,} points from {Path(path).name}")
+        self._say(f"Opened {len(points[1]):,} points from {Path(path).name}")
+
+    def load_points_in_background(self, path: str | Path) -> None:
+        """`load_points` without freezing the window: the file is read on another thread,
+        under a busy cursor, and the points come in when it is done."""
+        if self._background.busy:
+            self._say("Still opening the last file; try again in a moment.")
+            return
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+
+        def done() -> None:
+            QApplication.restoreOverrideCursor()
+            self.statusBar().clearMessage()
+
+        def read(points: tuple[np.ndarray, np.ndarray]) -> None:
+            done()
+            self._points_read(path, points)
+
+        def failed(error: Exception) -> None:
+            done()
+            self._report(error, "open the file")
+
+        self._background.run(lambda: load_points(path), read, failed)
 
     def export_weights(self, path: str | Path) -> None:
         """Write the newest weights and their metadata (.npz or .json), atomically."""
@@ -250,18 +278,13 @@ class MainWindow(QMainWindow):
         self._say(f"Opened {Path(path).name} at step {self.workspace.checkpoint.step:,}")
 
     def open_file(self, path: str | Path) -> None:
-        """Open a workspace, points or weights file, by its suffix (the command line's FILE)."""
-        opener = {
-            ".tlab": self.open_workspace,
-            ".csv": self.load_points,
-            ".npz": self.import_weights,
-            ".json": self.import_weights,
-        }.get(Path(path).suffix.lower())
-        if opener is None:
-            raise ValueError(
-                f"{Path(path).name}: not a file this app opens (.tlab, .csv, .npz or .json)"
-            )
-        opener(path)
+        """Open a workspace, points or weights file, by its extension."""
+        openers = {
+            "workspace": self.open_workspace,
+            "points": self.load_points,
+            "weights": self.import_weights,
+        }
+        openers[file_kind(path)](path)
 
     # --- menu commands (lab.actions names them) -----------------------------------------------
     def new_dialog(self) -> None:
@@ -333,8 +356,12 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def open_file_reporting(self, path: str | Path) -> None:
-        """`open_file`, with a failure said in an alert rather than raised."""
-        self._file_action(self.open_file, str(path), "open the file")
+        """`open_file`, with a failure said in an alert rather than raised, and points read
+        in the background (the command line's FILE, Open, a dropped file)."""
+        if path and Path(path).suffix.lower() in suffixes("points"):
+            self.load_points_in_background(path)
+        else:
+            self._file_action(self.open_file, str(path), "open the file")
 
     def save_dialog(self) -> None:
         if self.workspace.path is None:
@@ -536,8 +563,11 @@ class MainWindow(QMainWindow):
         try:
             action(path)
         except (OSError, ValueError, RuntimeError) as error:
-            self._alert(QMessageBox.Icon.Warning, f"Could not {verb}", str(error))
-            self._say(f"Could not {verb}: {error}")
+            self._report(error, verb)
+
+    def _report(self, error: Exception, verb: str) -> None:
+        self._alert(QMessageBox.Icon.Warning, f"Could not {verb}", str(error))
+        self._say(f"Could not {verb}: {error}")
 
     def _say(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
@@ -558,4 +588,5 @@ class MainWindow(QMainWindow):
                            self.worker.failed):
                 signal.disconnect()  # anything still queued is for a window that is gone
             self.autosave.close()
+            self._background.close()
         super().closeEvent(event)

@@ -121,7 +121,8 @@ def test_exported_weights_predict_in_plain_numpy(tmp_path):
     (("--hidden", "8,x"), "hidden layers: 'x'"),
     (("--model", "perceptron", "--hidden", "4"), "are for --model mlp"),
     (("--points", "missing.csv"), "missing.csv"),
-    (("--export", "w.txt"), "must end in .npz or .json"),
+    (("--export", "w.txt"), "w.txt: unsupported file type for a weights file; use .npz or .json"),
+    (("--workspace", "w.npz"), "w.npz: unsupported file type for a workspace file; use .tlab"),
     (("--workspace", "no-such-folder/w.tlab"), "there is no folder"),
     (("--from", "w.tlab", "--model", "mlp"), "--model: --from continues"),
 ])

@@ -256,3 +256,40 @@ def test_opening_a_workspace_asks_only_when_something_is_unsaved(qtbot, windows,
     w.workspace.points.add(2.0, 2.0, 1)
     w.open_dialog()
     assert len(answer["asked"]) == 1 and len(w.points()[1]) == 101  # cancelled
+
+
+def test_a_big_points_file_opens_without_freezing_the_window(qtbot, windows, tmp_path):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from lab.core.datasets import generate
+
+    path = tmp_path / "big.csv"
+    save_points(path, *generate("moons", 300_000, 0.1, 0))
+    w = windows()
+    ticks = []
+    timer = QTimer(interval=10, timerType=Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(lambda: ticks.append(True))
+    timer.start()
+    w.open_file_reporting(path)
+    assert QApplication.overrideCursor() is not None  # busy while it reads
+    assert "Opening big.csv" in w.statusBar().currentMessage()
+    assert len(w.points()[1]) == 100  # not yet: the window goes on meanwhile
+    qtbot.waitUntil(lambda: len(w.points()[1]) == 300_000, timeout=30_000)
+    timer.stop()
+    assert ticks  # the event loop ran while the file was read
+    assert QApplication.overrideCursor() is None
+    assert "300,000 points" in w.statusBar().currentMessage()
+
+
+def test_a_bad_points_file_read_in_the_background_is_reported(qtbot, windows, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    path = tmp_path / "bad.csv"
+    path.write_text("x,y,label\n" + "1,2,0\n" * 5000 + "1,oops,0\n")
+    w = windows()
+    w.open_file_reporting(path)
+    qtbot.waitUntil(lambda: QApplication.overrideCursor() is None, timeout=10_000)
+    assert "bad.csv, line 5002" in w.statusBar().currentMessage()
+    assert any(box.isVisible() for box in w.findChildren(QMessageBox, "alert"))
+    assert len(w.points()[1]) == 100

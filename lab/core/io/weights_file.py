@@ -11,6 +11,7 @@ import numpy as np
 import engine
 from lab.core.colors import CLASS_COLORS
 from lab.core.io.atomic import atomic_write
+from lab.core.io.kinds import file_kind
 from lab.core.io.npy_archive import is_zip, read_npy_archive
 from lab.core.io.reading import (
     FileFormatError,
@@ -168,10 +169,8 @@ def validate_weights(weights: Mapping[str, np.ndarray], metadata: Mapping[str, o
 
 
 def _weights_kind(path: Path) -> str:
-    kind = path.suffix.lower()
-    if kind not in (".npz", ".json"):
-        raise FileFormatError(f"{path.name}: unsupported file type; use .npz or .json")
-    return kind
+    file_kind(path, "weights")
+    return path.suffix.lower()
 
 
 def save_weights(

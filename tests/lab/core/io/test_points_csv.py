@@ -49,8 +49,15 @@ def test_loaded_points_are_writable_arrays(tmp_path):
     [
         (b"", "empty"),
         (b"\n\n  \n", "empty"),
-        (b"1.0,2.0,0\n", "line 1.*header"),
-        (b"x,y\n1,2\n", "line 1.*header"),
+        (b"a,b,c\n1.0,2.0,0\n", "line 1: expected the header 'x,y,label' or three numbers"),
+        (b"x,y\n1,2\n", "line 1: expected the header 'x,y,label' or three values"),
+        (b"\n\n1,5;2,5;0\n", "line 3: cannot tell whether ',' or ';' separates the values"),
+        (b"x,y,label\n1_0,2,0\n", "line 2: '1_0' is not a number"),
+        (b"x,y,label\n1,2,1_0\n", "line 2: label '1_0' is not a whole number"),
+        ("x,y,label\n\u0661,2,0\n".encode(), "line 2: '\u0661' is not a number"),
+        ("x,y,label\n1,2,\u0661\n".encode(), "line 2: label '\u0661' is not a whole number"),
+        (b"x,y,label\n1,2,1e400\n", "line 2: label '1e400' is not a whole number"),
+        (b"x;y;label\n1;2;0\n1,2,0\n", "line 3.*3 values"),
         (b"x,y,label,extra\n", "line 1.*header"),
         (b"x,y,label\n1.0,2.0\n", "line 2.*3 values"),
         (b"x,y,label\n1.0,2.0,0\n1.0,2.0,0,0\n", "line 3.*3 values"),
@@ -73,6 +80,48 @@ def test_malformed_points_file_names_file_and_problem(tmp_path, content, expecte
     with pytest.raises(FileFormatError, match=expected) as info:
         load_points(path)
     assert str(info.value).startswith("bad points.csv")
+
+
+def test_points_written_by_numpy_savetxt_load(tmp_path):
+    """The common way to write points from a script: float labels, with or without a header."""
+    xy = np.array([[0.5, -1.25], [1e-3, 7.0], [-2.0, 0.0]])
+    labels = np.array([1, 0, 3])
+    for header in ("x,y,label", ""):
+        path = tmp_path / "numpy.csv"
+        np.savetxt(path, np.c_[xy, labels], delimiter=",", header=header, comments="")
+        loaded_xy, loaded_labels = load_points(path)
+        np.testing.assert_array_equal(loaded_xy, xy)
+        np.testing.assert_array_equal(loaded_labels, labels)
+        assert loaded_labels.dtype == np.int64
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolons_or_tabs_between_the_values(tmp_path, delimiter):
+    path = tmp_path / "spreadsheet.csv"
+    rows = ["x;y;label", "1.5;2;0", "", "-3;4e1;2.0"]
+    path.write_text("\r\n".join(row.replace(";", delimiter) for row in rows))
+    xy, labels = load_points(path)
+    np.testing.assert_array_equal(xy, [[1.5, 2.0], [-3.0, 40.0]])
+    np.testing.assert_array_equal(labels, [0, 2])
+
+
+def test_old_mac_line_ends(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"x,y,label\r1,2,0\r3,4,1\r")
+    assert load_points(path)[1].tolist() == [0, 1]
+
+
+def test_a_bad_line_deep_in_a_big_file_is_named(tmp_path):
+    path = tmp_path / "big.csv"
+    lines = ["x,y,label"] + [f"{i * 0.001!r},{-i * 0.002!r},{i % 4}" for i in range(150_000)]
+    lines[123_457] = "1.0,oops,0"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FileFormatError, match=r"big\.csv, line 123458: 'oops' is not a number"):
+        load_points(path)
+    lines[123_457] = "1.0,2.0,0"
+    path.write_text("\n".join(lines) + "\n")
+    xy, labels = load_points(path)
+    assert len(labels) == 150_000 and xy[-1, 1] == -149_999 * 0.002
 
 
 def test_points_file_over_size_limit_rejected_before_parsing(tmp_path, monkeypatch):
