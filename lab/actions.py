@@ -82,3 +82,10 @@ def shortcut_rows(native: bool = True) -> list[tuple[str, str]]:
     """(keys, what they do) for every action with a shortcut, then the mouse gestures."""
     rows = [(a.key_text(native), a.tip) for a in ACTIONS if a.shortcut is not None]
     return rows + list(GESTURES)
+
+
+def tool_tip(name: str) -> str:
+    """What the action of this name does, with its keys: for a button that does the same."""
+    action = next(a for a in ACTIONS if a.name == name)
+    keys = action.key_text(native=True)
+    return f"{action.tip} ({keys})" if keys else action.tip

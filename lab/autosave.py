@@ -19,12 +19,12 @@ from lab.core.events import Change
 from lab.core.io.workspace_file import WorkspaceData, load_workspace, save_workspace
 from lab.core.workspace import Workspace
 
-DELAY_MS = 1000
+DELAY_MS = 1000  # after an edit
+TRAINING_DELAY_MS = 5000  # after training moved on: a crash loses at most a few seconds of it
 # A big workspace (a million points) takes a while to write: the writer is kept busy at most
 # this share of the time, however often the workspace changes.
 MAX_BUSY_SHARE = 0.1
-# What makes the saved workspace out of date (a snapshot may carry a new checkpoint).
-WATCHED = (Change.POINTS, Change.DATA, Change.MODEL, Change.TRAINING, Change.SNAPSHOT)
+EDITS = (Change.POINTS, Change.DATA, Change.MODEL, Change.TRAINING)
 
 
 def default_folder() -> Path:
@@ -57,12 +57,16 @@ class Autosave(QObject):
     def watch(self, workspace: Workspace) -> None:
         """Save `workspace` shortly after each of its changes."""
         self._workspace = workspace
-        for change in WATCHED:
-            workspace.events.subscribe(change, self._schedule)
+        for change in EDITS:
+            workspace.events.subscribe(change, lambda: self._schedule(DELAY_MS))
+        workspace.events.subscribe(Change.CHECKPOINT, lambda: self._schedule(TRAINING_DELAY_MS))
 
-    def _schedule(self, *_args: object) -> None:
-        if not self._timer.isActive() and not self._closed:
-            delay = max(DELAY_MS, round(self._write_seconds / MAX_BUSY_SHARE * 1000))
+    def _schedule(self, delay_ms: int) -> None:
+        """Save within `delay_ms` (sooner if a save is due sooner already)."""
+        if self._closed:
+            return
+        delay = max(delay_ms, round(self._write_seconds / MAX_BUSY_SHARE * 1000))
+        if not self._timer.isActive() or delay < self._timer.remainingTime():
             self._timer.start(delay)
 
     def flush(self) -> None:

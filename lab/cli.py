@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from dataclasses import replace
@@ -36,7 +37,8 @@ OPTIMIZER_FLAGS = {"gd": "gradient_descent", "momentum": "momentum", "adam": "ad
 BAR_WIDTH = 30
 BAR_INTERVAL = 0.1  # seconds between redraws of the terminal's progress bar
 
-EXIT_OK, EXIT_DIVERGED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_TRAINING = TrainingSettings()
 
 
 class UsageError(Exception):
@@ -107,8 +109,12 @@ def train_parser() -> argparse.ArgumentParser:
         "--optimizer", choices=OPTIMIZER_FLAGS, help="gd (gradient descent, the default), "
         "momentum or adam; with --from, another optimizer starts from no optimizer state",
     )
-    training.add_argument("--lr", type=float, help="learning rate (default 0.1)")
-    training.add_argument("--steps", type=int, help="steps to train (default 300)")
+    training.add_argument(
+        "--lr", type=float, help=f"learning rate (default {DEFAULT_TRAINING.learning_rate:g})"
+    )
+    training.add_argument(
+        "--steps", type=int, help=f"steps to train (default {DEFAULT_TRAINING.steps})"
+    )
     output = parser.add_argument_group("output (written only when training ends well)")
     output.add_argument("--export", metavar="FILE", help="the weights as .npz or .json")
     output.add_argument(
@@ -136,15 +142,15 @@ def train_command(argv: list[str], out: TextIO | None = None, err: TextIO | None
     end, rate = train_workspace(workspace, out)
     if end.kind is not EndKind.FINISHED:
         print(f"lab train: {end.message}", file=err)
-        return EXIT_DIVERGED
+        return EXIT_FAILED
     step, _weights, loss = workspace.current()
     accuracy = workspace.latest.accuracy if workspace.latest else None
     print(summary(workspace.training.steps, step, loss, accuracy, rate), file=out)
     try:
         write_outputs(args, workspace)
     except (ValueError, OSError) as error:
-        print(f"lab train: error: {error}", file=err)
-        return EXIT_USAGE
+        print(f"lab train: error: {error}; nothing was written", file=err)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -155,11 +161,9 @@ def build_workspace(args: argparse.Namespace) -> Workspace:
     else:
         xy, labels, data_settings = _points(args)
         model = _model(args, classes_needed(labels))
-        training = TrainingSettings(
-            OPTIMIZER_FLAGS[args.optimizer or "gd"],
-            0.1 if args.lr is None else args.lr,
-            300 if args.steps is None else args.steps,
-        )
+        given = {"optimizer": None if args.optimizer is None else OPTIMIZER_FLAGS[args.optimizer],
+                 "learning_rate": args.lr, "steps": args.steps}
+        training = replace(DEFAULT_TRAINING, **{k: v for k, v in given.items() if v is not None})
         data = WorkspaceData(xy, labels, data_settings, model, training, fresh_checkpoint(model))
     return Workspace(data)
 
@@ -229,8 +233,15 @@ def check_outputs(args: argparse.Namespace) -> None:
     if args.workspace is not None:
         file_kind(args.workspace, "workspace")
     for path in (args.export, args.workspace):
-        if path is not None and not Path(path).resolve().parent.is_dir():
+        if path is None:
+            continue
+        folder = Path(path).resolve().parent
+        if not folder.is_dir():
             raise UsageError(f"{path}: there is no folder {Path(path).parent}")
+        if Path(path).is_dir():
+            raise UsageError(f"{path}: is a folder")
+        if not os.access(folder, os.W_OK):
+            raise UsageError(f"{path}: the folder {folder} cannot be written to")
 
 
 def train_workspace(workspace: Workspace, out: TextIO) -> tuple[RunEnd, float]:
@@ -256,11 +267,20 @@ def train_workspace(workspace: Workspace, out: TextIO) -> tuple[RunEnd, float]:
 
 
 def write_outputs(args: argparse.Namespace, workspace: Workspace) -> None:
-    if args.export is not None:
-        _step, weights, _loss = workspace.current()
-        save_weights(args.export, weights, workspace.weights_metadata())
-    if args.workspace is not None:
-        workspace.save(args.workspace)
+    """Write the weights and the workspace asked for; should one write fail, an output this
+    run created is removed again, so nothing is left half-written."""
+    created: list[Path] = []
+    try:
+        if args.export is not None:
+            created += [] if Path(args.export).exists() else [Path(args.export)]
+            _step, weights, _loss = workspace.current()
+            save_weights(args.export, weights, workspace.weights_metadata())
+        if args.workspace is not None:
+            workspace.save(args.workspace)
+    except (ValueError, OSError):
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def summary(steps: int, step: int, loss: float | None, accuracy: float | None,

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         # The latest weights the tables have yet to show (they follow at the weights' pace).
         self._weights_due: dict[str, np.ndarray] | None = None
         self._rate_mark: tuple[float, int] | None = None
+        self._failure = ""  # the last error's traceback
 
         self.controls = Controls()
         self.data_plot = DataPlot()
@@ -188,7 +189,7 @@ class MainWindow(QMainWindow):
             apply()
         except (ValueError, RuntimeError) as error:
             self._say(str(error))
-            self._show_workspace()
+            self._show_settings()
             return False
         return True
 
@@ -204,13 +205,16 @@ class MainWindow(QMainWindow):
         )
 
     def _show_workspace(self) -> None:
-        ws, c = self.workspace, self.controls
-        c.show_data(ws.data)
-        c.show_model(ws.model)
-        self._training_changed()
+        self._show_settings()
         self._points_changed()
         self._state_changed()
         self._show_title()
+
+    def _show_settings(self) -> None:
+        """The fields show the workspace's settings (again, after a refused edit)."""
+        self.controls.show_data(self.workspace.data)
+        self.controls.show_model(self.workspace.model)
+        self._training_changed()
 
     # --- the test seams -----------------------------------------------------------------------
     def points(self) -> tuple[np.ndarray, np.ndarray]:
@@ -425,12 +429,22 @@ class MainWindow(QMainWindow):
 
     def _training_changed(self) -> None:
         self.controls.show_training(self.workspace.training)
-        if not self.workspace.run_steps:  # before the first Train: what the next one takes
+        self._show_progress(self.workspace.latest)
+
+    def _show_progress(self, snapshot: Snapshot | None) -> None:
+        """Step k of N of the current Train or Step, or 0 of the steps the next Train takes."""
+        total = self.workspace.run_steps
+        if total and snapshot is not None:
+            self.controls.show_progress(min(snapshot.step - snapshot.run_start_step, total), total)
+        elif not total:
             self.controls.show_progress(0, self.workspace.training.steps)
 
     def _state_changed(self) -> None:
         ws = self.workspace
         self.controls.set_state(ws.state, ws.train_blocker() is None)
+        if ws.state is RunState.TRAINING:  # the speed is measured from here
+            self._rate_mark = None
+            self._status_labels["speed"].setText("")
 
     def _show_title(self) -> None:
         """The workspace file's name, with Qt's marker while there are unsaved changes."""
@@ -511,9 +525,7 @@ class MainWindow(QMainWindow):
             "accuracy –" if snapshot.accuracy is None else f"accuracy {snapshot.accuracy:.1%}"
         )
         self._show_speed(snapshot.step)
-        total = self.workspace.run_steps
-        if total:
-            self.controls.show_progress(min(snapshot.step - snapshot.run_start_step, total), total)
+        self._show_progress(snapshot)
         if self._weights_due is not None:
             self.weights_view.show_weights(self._weights_due)
             self._weights_due = None
@@ -531,20 +543,22 @@ class MainWindow(QMainWindow):
 
     def _finished(self, end: RunEnd) -> None:
         step = self.workspace.current()[0]
-        if end.kind is EndKind.FINISHED:
+        if end == RunEnd.finished():
             self._say(f"Trained to step {step:,}.")
-        elif end.message == "stopped":
+        elif end == RunEnd.stopped():
             self._say(f"Stopped at step {step:,}.")
         else:
             self._say(end.message)
         if end.kind is EndKind.DIVERGED:
             self._alert(QMessageBox.Icon.Warning, "Training diverged", end.message)
+        elif end.kind is EndKind.FAILED:
+            text = end.message.removeprefix("failed: ")
+            self._alert(QMessageBox.Icon.Critical, "Training failed", text, self._failure)
         self.trainingFinished.emit(end.message)
 
     # --- errors and messages ------------------------------------------------------------------
     def _worker_failed(self, details: str) -> None:
-        last = details.strip().splitlines()[-1]
-        self._alert(QMessageBox.Icon.Critical, "Training failed", last, details)
+        self._failure = details  # the traceback, for the alert's details
         self.workspace.run_failed(details)
 
     def _alert(self, icon: QMessageBox.Icon, title: str, text: str, details: str = "") -> None:

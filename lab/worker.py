@@ -29,7 +29,15 @@ from PySide6.QtCore import QThread, Signal
 from threadpoolctl import threadpool_limits
 
 from lab.core.parts import DEFAULT_PARTS, PARTS
-from lab.core.training import Diverged, EndKind, RunConfig, RunEnd, Snapshot, TrainingRun
+from lab.core.training import (
+    NO_POINTS,
+    Diverged,
+    EndKind,
+    RunConfig,
+    RunEnd,
+    Snapshot,
+    TrainingRun,
+)
 
 SLICE_SECONDS = 0.005
 # Every snapshot costs the worker a round trip to the GUI thread, and those whose parts
@@ -182,6 +190,7 @@ class TrainingWorker(QThread):
     def _configure(self, config: RunConfig) -> None:
         if self._remaining:
             self._finish(RunEnd.stopped())
+        self._run = None  # should the new one fail to build, no stale run trains on
         self._run = TrainingRun.from_config(config)
         if self._points is not None:
             self._run.set_points(*self._points)
@@ -196,7 +205,7 @@ class TrainingWorker(QThread):
         except ValueError:  # more classes than the model has: the GUI rebuilds the model
             self._run.set_points(np.empty((0, 2)), np.empty(0, dtype=np.int64))
         if self._remaining and not self._run.point_count:
-            self._finish(RunEnd.stopped("stopped: there are no points to train on"))
+            self._finish(RunEnd.stopped(NO_POINTS))
         elif not self._remaining or self._paused:
             self._send()
 
@@ -237,7 +246,7 @@ class TrainingWorker(QThread):
         self._ticket = ticket
         if self._run is None or self._run.point_count == 0:
             snapshot = self._snapshot() if self._run else None
-            self.trainingFinished.emit(snapshot, RunEnd.stopped("no points to train on"), ticket)
+            self.trainingFinished.emit(snapshot, RunEnd.stopped(NO_POINTS), ticket)
             return
         self._run.run_start_step = self._run.step
         self._paused = False

@@ -15,7 +15,8 @@ OptimizerState = Mapping[str, Mapping[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Weights, optimizer state and loss history at one step; every array a private copy.
+    """Weights, optimizer state and loss history at one step; every array a private,
+    read-only copy.
 
     A fresh model has no optimizer state (slots start at zero on the first step) and an
     empty history that starts at its step.
@@ -29,6 +30,13 @@ class Checkpoint:
     def __post_init__(self) -> None:
         if self.history is None:
             object.__setattr__(self, "history", HistoryState(first_step=self.step))
+        # Read-only, so a checkpoint handed to another thread (the autosave's writer, the
+        # worker) cannot change under it.
+        arrays = [*self.weights.values(), self.history.mins, self.history.maxs, self.history.raw]
+        arrays += [array for slots in self.optimizer_state.values() for array in slots.values()]
+        for array in arrays:
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
 
     @property
     def loss(self) -> float | None:

@@ -21,6 +21,7 @@ class Change(enum.Enum):
     TRAINING = "training"  # the training settings changed ()
     STATE = "state"  # idle / training / paused, or whether Train is possible ()
     SNAPSHOT = "snapshot"  # the run sent what it looks like now (Snapshot)
+    CHECKPOINT = "checkpoint"  # training moved the checkpoint on (weights, curve, ...) ()
     FINISHED = "finished"  # a Train or Step ended (RunEnd)
     MESSAGE = "message"  # something to tell the user (str)
     FILE = "file"  # its file, or whether it has changes not saved there, changed ()

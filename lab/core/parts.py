@@ -32,7 +32,7 @@ PARTS: dict[str, Part] = {
         # The loss curve: (steps, losses), at most ~2,000 points however long the run.
         Part("curve", 0.1, lambda run, _: run.curve()),
         # Class probabilities on a grid over the rectangle the data plot shows.
-        Part("regions", 0.25, lambda run, rect: run.grid(rect), default=False),
+        Part("regions", 0.25, lambda run, rect: run.regions(rect), default=False),
         # The weights again, at the pace of the views that draw them (tables, boundary).
         Part("weights", 0.25, lambda run, _: run.weights()),
         # Everything needed to continue exactly from here: autosave and Save use it.

@@ -140,6 +140,7 @@ class PointSet:
         self._redo: list[_Step] = []
         self._listeners: list[Callable[[], None]] = []
         self._version = 0
+        self._class_count = (-1, 0)  # (version, count)
 
     @property
     def xy(self) -> np.ndarray:
@@ -161,8 +162,12 @@ class PointSet:
 
     @property
     def class_count(self) -> int:
-        """Number of distinct labels present."""
-        return int(np.unique(self._labels).size)
+        """Number of distinct labels present (counted once per change: np.unique of a million
+        labels takes milliseconds, and every click asks)."""
+        if self._class_count[0] != self._version:
+            count = int(np.count_nonzero(np.bincount(self._labels, minlength=1)))
+            self._class_count = (self._version, count)
+        return self._class_count[1]
 
     def copy_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Fresh writable copies, for callers that need to modify the data."""

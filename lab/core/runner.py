@@ -14,7 +14,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from lab.core.parts import PARTS
-from lab.core.training import Diverged, EndKind, RunConfig, RunEnd, Snapshot, TrainingRun
+from lab.core.training import (
+    NO_POINTS,
+    Diverged,
+    EndKind,
+    RunConfig,
+    RunEnd,
+    Snapshot,
+    TrainingRun,
+)
 
 
 class Runner(Protocol):
@@ -56,7 +64,11 @@ class InlineRunner:
         self._receiver = receiver
         self._interval = interval
         self._report_every = report_every
-        self._parts: dict[str, Any] = {name: None for name in parts if name in PARTS}
+        unknown = set(parts) - set(PARTS)
+        if unknown:
+            raise KeyError(f"no snapshot part {', '.join(sorted(unknown))}; there are "
+                           f"{', '.join(PARTS)}")
+        self._parts: dict[str, Any] = dict.fromkeys(parts)
         self._run: TrainingRun | None = None
         self._points: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -82,7 +94,7 @@ class InlineRunner:
         run = self._run
         if run is None or not run.point_count:
             snapshot = run.snapshot(self._parts) if run else None
-            self._receiver.run_finished(snapshot, RunEnd.stopped("no points to train on"), ticket)
+            self._receiver.run_finished(snapshot, RunEnd.stopped(NO_POINTS), ticket)
             return
         run.run_start_step = run.step
         end = run.step + steps

@@ -7,7 +7,6 @@ change under them.
 
 from __future__ import annotations
 
-import math
 import numbers
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from lab.core.optimizers import OPTIMIZERS
 from lab.core.points import MAX_POINTS
 
 MAX_STEPS = 10_000_000
+MAX_NOISE = 5.0  # a standard deviation in data units; the data sets span about -3 to 3
 MIN_LEARNING_RATE = 1e-5
 MAX_LEARNING_RATE = 10.0
 
@@ -41,8 +41,8 @@ class DataSettings:
         if not whole(self.count, 1, MAX_POINTS):
             raise ValueError(f"the point count must be a whole number from 1 to {MAX_POINTS:,}")
         noise = self.noise
-        if not isinstance(noise, numbers.Real) or not math.isfinite(noise) or noise < 0:
-            raise ValueError(f"the noise must be a finite number >= 0, not {noise!r}")
+        if not isinstance(noise, numbers.Real) or not 0 <= noise <= MAX_NOISE:
+            raise ValueError(f"the noise must be a number from 0 to {MAX_NOISE:g}, not {noise!r}")
         if not whole(self.seed, 0, MAX_SEED):
             raise ValueError(f"the data seed must be a whole number from 0 to {MAX_SEED}")
 

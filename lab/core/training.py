@@ -87,6 +87,14 @@ class RunEnd:
     def stopped(cls, reason: str = "stopped") -> RunEnd:
         return cls(EndKind.STOPPED, reason)
 
+    @classmethod
+    def failed(cls, details: str) -> RunEnd:
+        """An unexpected error, from its traceback: the message is its last line."""
+        return cls(EndKind.FAILED, f"failed: {details.strip().splitlines()[-1]}")
+
+
+NO_POINTS = "stopped: there are no points to train on"
+
 
 class Diverged(ArithmeticError):
     """The loss stopped being finite; the run has rolled back to its last good weights."""
@@ -240,7 +248,7 @@ class TrainingRun:
         """(steps, losses) of the whole run so far, in bounded size."""
         return self.history.curve()
 
-    def grid(self, rect: Rect) -> Grid:
+    def regions(self, rect: Rect) -> Grid:
         """Class probabilities over `rect`, for the decision regions."""
         points = grid_points(rect, GRID_SIZE, GRID_SIZE)
         probabilities = self._session.run(self.model.probabilities, {self.model.x: points})

@@ -24,7 +24,7 @@ from lab.core.model import ModelSettings, initial_weights
 from lab.core.points import PointSet
 from lab.core.runner import Runner
 from lab.core.settings import DataSettings, TrainingSettings
-from lab.core.training import EndKind, RunConfig, RunEnd, Snapshot
+from lab.core.training import RunConfig, RunEnd, Snapshot
 
 NEEDS_TWO_CLASSES = "Training needs points of at least two classes: generate or click some."
 
@@ -78,6 +78,7 @@ class Workspace:
         self.modified = False  # changed since it was opened, saved or started anew
         self._runner: Runner | None = None
         self._ticket = 0  # which Train or Step a run_finished answers
+        self._ended_ticket = 0  # the last one whose end was announced
         self._run_id = 0  # which run (model build) a snapshot comes from
         self.points.subscribe(self._points_changed)
         for change in (Change.POINTS, Change.DATA, Change.MODEL, Change.TRAINING):
@@ -91,10 +92,16 @@ class Workspace:
         self._configure(self.checkpoint)
 
     def _configure(self, checkpoint: Checkpoint) -> None:
-        """A new run of the current model from `checkpoint`; older runs' snapshots are ignored."""
+        """A new run of the current model from `checkpoint`. It replaces any run going (the
+        runner ends it): that run's late snapshots and end are ignored, and the workspace is
+        idle at once."""
         self._run_id += 1
         self.checkpoint = checkpoint
         self.latest = None
+        self.run_steps = 0
+        if self.state is not RunState.IDLE:
+            self._ticket += 1
+            self._set_state(RunState.IDLE)
         if self._runner is not None:
             config = RunConfig(
                 self.model,
@@ -111,26 +118,29 @@ class Workspace:
             return
         self.latest = snapshot
         checkpoint = snapshot.parts.get("checkpoint")
+        moved = checkpoint is not None and checkpoint.step != self.checkpoint.step
         if checkpoint is not None:
-            if checkpoint.step != self.checkpoint.step:
-                self._set_modified()
             self.checkpoint = checkpoint
         self.events.emit(Change.SNAPSHOT, snapshot)
+        if moved:
+            self._set_modified()
+            self.events.emit(Change.CHECKPOINT)
 
     def run_finished(self, snapshot: Snapshot | None, end: RunEnd, ticket: int) -> None:
         """The runner ended a Train or Step (maybe one the user has since replaced)."""
         if snapshot is not None:
             self.receive(snapshot)
-        if ticket != self._ticket:
-            return  # an earlier run, ended by the one now going
+        if ticket != self._ticket or ticket == self._ended_ticket:
+            return  # an earlier run, replaced by the one now going; or told already
+        self._ended_ticket = ticket
         self._set_state(RunState.IDLE)
         self.events.emit(Change.FINISHED, end)
 
     def run_failed(self, details: str) -> None:
         """The runner hit an unexpected error (its traceback); it is ready for the next run."""
-        last = details.strip().splitlines()[-1]
+        self._ended_ticket = self._ticket
         self._set_state(RunState.IDLE)
-        self.events.emit(Change.FINISHED, RunEnd(EndKind.FAILED, f"failed: {last}"))
+        self.events.emit(Change.FINISHED, RunEnd.failed(details))
 
     # --- points -----------------------------------------------------------------------------
     def add_point(self, x: float, y: float, label: int, alternate: bool = False) -> None:
@@ -154,11 +164,9 @@ class Workspace:
         if self._runner is not None:
             self._runner.set_points(xy, labels)
         needed = classes_needed(labels)
-        if needed > self.model.classes:
-            message = f"The points now have {needed} classes: the model was rebuilt for them."
-            self.stop(message)
+        if needed > self.model.classes:  # the new model replaces (and ends) any run going
             self._rebuild(replace(self.model, classes=needed))
-            self.say(message)
+            self.say(f"The points now have {needed} classes: the model was rebuilt for them.")
         self.events.emit(Change.POINTS)
         self.events.emit(Change.STATE)
 
@@ -205,7 +213,7 @@ class Workspace:
     # --- the run ----------------------------------------------------------------------------
     def train_blocker(self) -> str | None:
         """Why Train and Step cannot start now, or None when they can."""
-        if self.points.class_count < 2 or self.model.classes < self.classes_needed():
+        if self.points.class_count < 2:
             return NEEDS_TWO_CLASSES
         return None
 
@@ -251,7 +259,6 @@ class Workspace:
 
     def reset(self) -> None:
         """New random weights and an empty loss history for the current model."""
-        self.stop()
         self._rebuild(replace(self.model, classes=self.classes_needed()))
 
     def _set_state(self, state: RunState) -> None:
@@ -289,13 +296,14 @@ class Workspace:
             classes=metadata["classes"],
             seed=self.model.seed,
         )
-        self.stop()
-        self.model = model
-        self.training = replace(
-            self.training,
-            optimizer=metadata["optimizer"],
-            learning_rate=float(metadata["learning_rate"]),
-        )
+        training = replace(self.training, optimizer=metadata["optimizer"])
+        rate = float(metadata["learning_rate"])
+        try:
+            training = replace(training, learning_rate=rate)
+        except ValueError:  # a file from elsewhere may have trained at a rate the app refuses
+            self.say(f"The file's learning rate {rate:g} is out of the app's range; "
+                     f"it stays at {training.learning_rate:g}.")
+        self.model, self.training = model, training
         self._configure(Checkpoint(int(metadata["step"]), weights))
         self.events.emit(Change.MODEL)
         self.events.emit(Change.TRAINING)
@@ -314,7 +322,6 @@ class Workspace:
 
     def load(self, data: WorkspaceData) -> None:
         """Become the given workspace (File → New or Open): its points start a new undo history."""
-        self.stop()
         self.data, self.model, self.training = data.data, data.model, data.training
         self.checkpoint = data.checkpoint  # before the points: they may rebuild the model
         self.points.reset(data.xy, data.labels)

@@ -23,13 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from lab.actions import tool_tip
 from lab.core.colors import CLASS_COLORS
 from lab.core.datasets import DATASETS
 from lab.core.model import ACTIVATIONS, MAX_SEED, MODEL_KINDS, ModelSettings, parse_hidden
 from lab.core.optimizers import OPTIMIZERS
-from lab.core.points import MAX_CLASSES
+from lab.core.points import MAX_CLASSES, MAX_POINTS
 from lab.core.settings import (
     MAX_LEARNING_RATE,
+    MAX_NOISE,
     MAX_STEPS,
     MIN_LEARNING_RATE,
     DataSettings,
@@ -37,8 +39,6 @@ from lab.core.settings import (
 )
 from lab.core.workspace import RunState
 from lab.widgets.spin_boxes import LogSpinBox
-
-MAX_GENERATED = 100_000  # points Generate makes at most from the panel
 
 
 def _combo(name: str, items: dict[str, str]) -> QComboBox:
@@ -99,8 +99,9 @@ class Controls(QWidget):
         box = QGroupBox("Data")
         form = QFormLayout(box)
         self.datasetKind = _combo("datasetKind", {k: d.label for k, d in DATASETS.items()})
-        self.pointCount = _spin("pointCount", 1, MAX_GENERATED, DATASETS["blobs"].default_count)
-        self.noise = QDoubleSpinBox(objectName="noise", minimum=0.0, maximum=5.0, singleStep=0.05)
+        self.pointCount = _spin("pointCount", 1, MAX_POINTS, DATASETS["blobs"].default_count)
+        self.noise = QDoubleSpinBox(objectName="noise", minimum=0.0, maximum=MAX_NOISE,
+                                    singleStep=0.05)
         self.noise.setValue(DATASETS["blobs"].default_noise)
         self.dataSeed = _spin("dataSeed", 0, MAX_SEED, 1)
         self.generateButton = _button("generateButton", "Generate", "Replace the points (undoable)")
@@ -169,12 +170,12 @@ class Controls(QWidget):
         form.addRow("Steps", self.steps)
         layout.addLayout(form)
         buttons = QGridLayout()
-        self.trainButton = _button("trainButton", "Train", "Train the given steps (Ctrl+Return)")
-        self.pauseButton = _button("pauseButton", "Pause", "Pause or resume (Space)")
+        self.trainButton = _button("trainButton", "Train", tool_tip("train"))
+        self.pauseButton = _button("pauseButton", "Pause", tool_tip("toggle_pause"))
         self.pauseButton.setCheckable(True)
-        self.stopButton = _button("stopButton", "Stop", "End the run, keep the weights (Esc)")
-        self.stepButton = _button("stepButton", "Step", "Exactly one step (Ctrl+.)")
-        self.resetButton = _button("resetButton", "Reset", "New random weights, clear the loss")
+        self.stopButton = _button("stopButton", "Stop", tool_tip("stop"))
+        self.stepButton = _button("stepButton", "Step", tool_tip("step"))
+        self.resetButton = _button("resetButton", "Reset", tool_tip("reset"))
         self.trainButton.clicked.connect(self.trainRequested)
         self.pauseButton.toggled.connect(self._pause_toggled)
         self.stopButton.clicked.connect(self.stopRequested)
@@ -222,7 +223,7 @@ class Controls(QWidget):
 
     def training_settings(self) -> TrainingSettings:
         return TrainingSettings(
-            self.optimizer.currentData(), self.learningRate.value(), self.steps.value()
+            self.optimizer.currentData(), self.learningRate.exact_value(), self.steps.value()
         )
 
     def show_data(self, data: DataSettings) -> None:
@@ -267,6 +268,8 @@ class Controls(QWidget):
         """
         for spin, label in ((self.learningRate, "Learning rate"), (self.steps, "Steps"),
                             (self.initSeed, "Init seed")):
+            if spin.text() == spin.textFromValue(spin.value()):
+                continue  # nothing typed: the value stands as it is, to the last digit
             if not spin.hasAcceptableInput():
                 typed = spin.text()
                 spin.lineEdit().setText(spin.textFromValue(spin.value()))

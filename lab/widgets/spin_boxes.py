@@ -11,14 +11,28 @@ _STEPS = (1.0, 2.0, 5.0)  # the 1-2-5 ladder: 0.01, 0.02, 0.05, 0.1, ...
 
 
 class LogSpinBox(QDoubleSpinBox):
-    """Arrow keys walk a 1-2-5 ladder; any value in range can be typed (e.g. 3e-4)."""
+    """Arrow keys walk a 1-2-5 ladder; any value in range can be typed (e.g. 3e-4).
+
+    It shows 4 significant digits and keeps 12 decimals, but `exact_value` gives back a value
+    set from elsewhere (a file's 1/3000, say) to the last bit while the user leaves it alone,
+    so showing a setting never changes it.
+    """
 
     def __init__(self, minimum: float, maximum: float, value: float, parent=None) -> None:
         super().__init__(parent)
         self.setDecimals(12)
         self.setRange(minimum, maximum)
+        self._exact = value
         self.setValue(value)
         self.setKeyboardTracking(False)
+
+    def setValue(self, value: float) -> None:
+        self._exact = value
+        super().setValue(value)
+
+    def exact_value(self) -> float:
+        """The value last set, unrounded, unless the user has changed the field since."""
+        return self._exact if self.value() == round(self._exact, self.decimals()) else self.value()
 
     def textFromValue(self, value: float) -> str:
         return f"{value:.4g}"

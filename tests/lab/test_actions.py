@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from lab.actions import ACTIONS, GESTURES, shortcut_rows
 from lab.window import MainWindow
@@ -56,3 +56,20 @@ def test_the_readme_lists_every_shortcut_and_gesture():
               for row in rows[1:]}
     expected = dict(shortcut_rows(native=False))
     assert listed == expected
+
+
+def test_the_run_buttons_say_the_keys_of_their_actions(window):
+    for button, name in [("trainButton", "train"), ("pauseButton", "toggle_pause"),
+                         ("stopButton", "stop"), ("stepButton", "step"), ("resetButton", "reset")]:
+        spec = next(a for a in ACTIONS if a.name == name)
+        tip = window.findChild(QPushButton, button).toolTip()
+        assert tip.startswith(spec.tip) and spec.key_text(native=True) in tip
+
+
+def test_the_optimizers_keep_the_slots_a_workspace_file_holds():
+    import engine as ts
+    from lab.core.optimizers import OPTIMIZER_SLOTS, make_optimizer
+
+    for name, slots in OPTIMIZER_SLOTS.items():
+        assert make_optimizer(name, 0.1).get_slot_names() == slots
+    assert isinstance(make_optimizer("adam", 0.1), ts.train.Optimizer)

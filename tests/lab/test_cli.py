@@ -188,3 +188,22 @@ def test_importing_the_core_and_the_cli_never_imports_qt():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_folder_as_an_output_is_refused_before_training(tmp_path):
+    (tmp_path / "x.tlab").mkdir()
+    status, out, err = run("--export", str(tmp_path / "w.npz"),
+                           "--workspace", str(tmp_path / "x.tlab"))
+    assert status == 2 and "x.tlab: is a folder" in err and out == ""
+    assert not (tmp_path / "w.npz").exists()
+
+
+def test_an_output_that_fails_to_write_leaves_nothing_half_written(tmp_path, monkeypatch):
+    def full_disk(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Workspace, "save", full_disk)
+    status, _out, err = run("--steps", "20", "--export", str(tmp_path / "w.npz"),
+                            "--workspace", str(tmp_path / "w.tlab"))
+    assert status == 1 and "No space left on device" in err and "nothing was written" in err
+    assert list(tmp_path.iterdir()) == []

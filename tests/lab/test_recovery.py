@@ -172,3 +172,25 @@ def test_the_window_geometry_persists(qtbot, window):
     qtbot.addWidget(again)
     assert (again.width(), again.height()) == (760, 560)
     again.close()
+
+
+def test_panning_the_view_writes_nothing_and_training_saves_every_few_seconds(qtbot, window):
+    from lab.autosave import TRAINING_DELAY_MS
+
+    window.show()
+    qtbot.waitUntil(lambda: window.workspace.latest is not None, timeout=5000)
+    window.autosave.flush()
+    window.autosave.wait()
+    written = window.autosave.path.stat().st_mtime_ns
+    window.data_plot.plotItem.vb.translateBy(x=1.0)  # the regions are redrawn, nothing changed
+    qtbot.wait(DELAY_MS + 500)
+    assert window.autosave.path.stat().st_mtime_ns == written
+    window.controls.steps.setValue(1_000_000)
+    window.autosave.flush()
+    window.workspace.train()
+    qtbot.wait(DELAY_MS + 500)  # training moved on, but a second is too soon to save it
+    window.autosave.wait()
+    assert load_workspace(window.autosave.path).checkpoint.step == 0
+    qtbot.waitUntil(lambda: load_workspace(window.autosave.path).checkpoint.step > 0,
+                    timeout=TRAINING_DELAY_MS + 2000)
+    window.workspace.stop()

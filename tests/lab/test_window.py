@@ -1,6 +1,7 @@
 """The main window driven as a user would: real widgets, real worker thread, offscreen."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -460,3 +461,44 @@ def test_space_types_a_space_in_a_field(qtbot, window):
     hidden.setText("8,")
     qtbot.keyClick(hidden, Qt.Key.Key_Space)
     assert hidden.text() == "8, "
+
+
+def test_a_learning_rate_from_a_file_survives_the_fields_to_the_last_digit(qtbot, window):
+    rate = 1 / 3000
+    window.workspace.set_training(replace(window.workspace.training, learning_rate=rate))
+    widget(window, "steps").setValue(20)  # another training field edited
+    assert window.workspace.training.learning_rate == rate
+    widget(window, "learningRate").setFocus()  # the cursor in the field, nothing typed
+    assert press_train(qtbot, window) == "finished"
+    assert window.workspace.training.learning_rate == rate
+    assert window.workspace.latest.learning_rate == rate
+
+
+def test_the_progress_bar_shows_the_next_train_after_a_fresh_model(qtbot, window):
+    train(qtbot, window, 700)
+    assert widget(window, "progress").text() == "step 700 of 700"
+    widget(window, "steps").setValue(250)
+    qtbot.mouseClick(widget(window, "resetButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shown_step(window) == 0, timeout=5000)
+    assert widget(window, "progress").text() == "step 0 of 250"
+
+
+def test_the_speed_is_measured_from_the_start_of_each_run(qtbot, window):
+    speed = window.findChild(object, "status_speed")
+    widget(window, "steps").setValue(1_000_000)
+    qtbot.mouseClick(widget(window, "trainButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: speed.text().endswith("steps/s"), timeout=10_000)
+    rate = int(speed.text().split()[0].replace(",", ""))
+    assert rate > 1000  # the perceptron takes thousands of steps a second, not 1
+    with qtbot.waitSignal(window.trainingFinished, timeout=FINISH_MS):
+        window.workspace.stop()
+
+
+def test_a_third_class_mid_run_says_the_model_was_rebuilt(qtbot, window):
+    widget(window, "steps").setValue(1_000_000)
+    window.workspace.train()
+    qtbot.waitUntil(lambda: shown_step(window) > 10, timeout=10_000)
+    window.workspace.add_point(0.0, 4.0, 2)
+    assert window.workspace.state is RunState.IDLE
+    qtbot.wait(300)  # the old run's end arrives meanwhile, and is not announced
+    assert "3 classes" in window.statusBar().currentMessage()

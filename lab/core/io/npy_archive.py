@@ -8,7 +8,7 @@ Arrays are rebuilt from raw bytes with a numbers-or-text dtype, so nothing is ev
 import io
 import math
 import zipfile
-from collections.abc import Collection
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -34,10 +34,11 @@ def read_npy_archive(
     kind: str,
     max_unpacked_bytes: int,
     max_members: int,
-    other_members: Collection[str] = (),
+    other_members: Mapping[str, int] | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, bytes]]:
     """The arrays of a ZIP's ``.npy`` members (keyed without ``.npy``) and the raw bytes of
-    ``other_members`` found in it; any other member is an error.
+    ``other_members`` found in it (name: the most bytes it may hold); any other member is an
+    error.
 
     ``name`` is the file's name and ``kind`` what to call it ("workspace file") in messages.
     Every array is a fresh writable copy.
@@ -57,7 +58,9 @@ def read_npy_archive(
                 if member in seen:
                     raise FileFormatError(f"{name}: the entry {shown(member)} appears twice")
                 seen.add(member)
-                if member in other_members:
+                if member in (other_members or {}):
+                    if entry.file_size > other_members[member]:
+                        raise FileFormatError(f"{name}: {clip(member)} is too large")
                     others[member] = archive.read(entry)
                 elif member.endswith(".npy"):
                     with archive.open(entry) as stream:

@@ -103,13 +103,11 @@ def load_workspace(path: PathLike) -> WorkspaceData:
         kind="workspace file",
         max_unpacked_bytes=MAX_WORKSPACE_UNPACKED_BYTES,
         max_members=_MAX_MEMBERS,
-        other_members={_JSON_MEMBER},
+        other_members={_JSON_MEMBER: MAX_WORKSPACE_JSON_BYTES},
     )
     if _JSON_MEMBER not in others:
         raise FileFormatError(f"{name}: not a workspace file (it has no {_JSON_MEMBER})")
     text = others[_JSON_MEMBER]
-    if len(text) > MAX_WORKSPACE_JSON_BYTES:
-        raise FileFormatError(f"{name}: {_JSON_MEMBER} is too large")
     where = f"{name}: {_JSON_MEMBER}"
     document = parse_json(decode_utf8(text, where), where)
     try:

@@ -321,3 +321,58 @@ def test_unsaved_work_is_what_new_or_open_would_lose(tmp_path):
     assert not other.modified and not other.has_unsaved_work()
     restored = Workspace(ws.to_data())  # an autosave brings it back without its file
     assert not restored.modified and restored.has_unsaved_work()
+
+
+def test_weights_trained_at_a_rate_the_app_refuses_still_import_whole():
+    """A file from elsewhere may say learning rate 50: the weights come in, the model and
+    its settings agree, and the rate stays as it was."""
+    ws, runner = recorded()
+    messages = listen(ws, Change.MESSAGE)
+    model = ModelSettings("mlp", (4,), "relu")
+    metadata = weights_metadata(model, "momentum", 50.0, 7, None)
+    ws.apply_weights(dict(TrainingRun(model).weights()), metadata)
+    assert ws.model.kind == "mlp" and ws.training.optimizer == "momentum"
+    assert ws.training.learning_rate == 0.1
+    assert set(runner.config.checkpoint.weights) == {"W1", "b1", "W2", "b2"}
+    assert "learning rate 50" in messages[-1][0]
+
+
+@pytest.mark.parametrize("replace_run", ["reset", "third class", "new", "model"])
+def test_a_run_replaced_mid_training_ends_at_once_and_its_late_end_is_ignored(replace_run):
+    ws, runner = recorded()
+    finished = listen(ws, Change.FINISHED)
+    ws.train()
+    ticket = runner.commands("train")[0][1]
+    if replace_run == "reset":
+        ws.reset()
+    elif replace_run == "third class":
+        ws.add_point(0.0, 4.0, 2)
+    elif replace_run == "new":
+        ws.new()
+    else:
+        ws.load(replace(ws.to_data(), model=ModelSettings("mlp")))
+    assert ws.state is RunState.IDLE
+    ws.run_finished(None, RunEnd.stopped(), ticket)  # what the runner says of the old run
+    assert finished == []
+
+
+def test_a_run_end_is_announced_once():
+    ws, runner = recorded()
+    finished = listen(ws, Change.FINISHED)
+    ws.train()
+    ticket = runner.commands("train")[0][1]
+    ws.run_finished(None, RunEnd.finished(), ticket)
+    ws.run_finished(None, RunEnd.finished(), ticket)  # a Step that raced the run's end
+    assert finished == [(RunEnd.finished(),)]
+
+
+def test_a_checkpoint_cannot_change_under_its_holders():
+    ws = inline()
+    ws.set_training(TrainingSettings("adam", 0.1, 5))
+    ws.train()
+    checkpoint = ws.checkpoint
+    arrays = [checkpoint.weights["W1"], checkpoint.optimizer_state["W1"]["m"],
+              checkpoint.history.raw]
+    for array in arrays:
+        with pytest.raises(ValueError, match="read-only"):
+            array[...] = 0

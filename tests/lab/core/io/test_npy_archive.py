@@ -48,7 +48,7 @@ def test_reads_numbers_and_text_as_fresh_writable_arrays():
         "text": np.array("{}"),
     }
     data = zipped({f"dir/{k}.npy": npy(v) for k, v in arrays.items()} | {"notes.json": b"{}"})
-    loaded, others = read(data, other_members={"notes.json"})
+    loaded, others = read(data, other_members={"notes.json": 100})
     assert others == {"notes.json": b"{}"}
     assert sorted(loaded) == sorted(f"dir/{k}" for k in arrays)
     for key, array in arrays.items():

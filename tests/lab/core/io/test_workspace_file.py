@@ -57,16 +57,20 @@ def make_workspace(
     )
 
 
-def assert_bitwise(loaded: np.ndarray, saved: np.ndarray, dtype: type = np.float64) -> None:
+def assert_bitwise(
+    loaded: np.ndarray, saved: np.ndarray, dtype: type = np.float64, writeable: bool = False
+) -> None:
+    """Equal to the bit; points come writable, a checkpoint's arrays read-only (it is a record
+    that nobody may change under another's hands)."""
     assert loaded.dtype == dtype and loaded.shape == np.shape(saved)
     assert loaded.tobytes() == np.asarray(saved, dtype=dtype).tobytes()
-    assert loaded.flags.writeable
+    assert loaded.flags.writeable == writeable
 
 
 def assert_same(loaded: WorkspaceData, saved: WorkspaceData) -> None:
     assert (loaded.data, loaded.model, loaded.training) == (saved.data, saved.model, saved.training)
-    assert_bitwise(loaded.xy, saved.xy)
-    assert_bitwise(loaded.labels, saved.labels, np.int64)
+    assert_bitwise(loaded.xy, saved.xy, writeable=True)
+    assert_bitwise(loaded.labels, saved.labels, np.int64, writeable=True)
     got, want = loaded.checkpoint, saved.checkpoint
     assert got.step == want.step
     assert list(got.weights) == list(want.weights)
@@ -150,8 +154,8 @@ def test_other_float_and_integer_dtypes_are_saved_as_float64_and_int64(tmp_path)
     path = tmp_path / "narrow.tlab"
     save_workspace(path, narrow)
     loaded = load_workspace(path)
-    assert_bitwise(loaded.xy, narrow.xy)
-    assert_bitwise(loaded.labels, narrow.labels, np.int64)
+    assert_bitwise(loaded.xy, narrow.xy, writeable=True)
+    assert_bitwise(loaded.labels, narrow.labels, np.int64, writeable=True)
     assert_bitwise(loaded.checkpoint.weights["W1"], narrow.checkpoint.weights["W1"])
     assert loaded.checkpoint.optimizer_state["b1"]["t"] == 30.0
 
