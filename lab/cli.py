@@ -31,6 +31,7 @@ from lab.core.runner import InlineRunner
 from lab.core.settings import DataSettings, TrainingSettings
 from lab.core.training import EndKind, RunEnd, Snapshot
 from lab.core.workspace import Workspace, classes_needed, fresh_checkpoint
+from lab.desktop import install_desktop
 
 # The command line's short name for gradient descent; the others are the optimizers' own.
 OPTIMIZER_FLAGS = {"gd": "gradient_descent", "momentum": "momentum", "adam": "adam"}
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         keep_freed_memory()  # as the app does: big runs train up to twice as fast
         return train_command(args[1:])
     options = app_parser().parse_args(args)
+    if options.install_desktop:
+        for path in install_desktop():
+            print(f"wrote {path}")
+        return EXIT_OK
     from lab.app import run_app  # Qt is imported only to show a window
 
     return run_app(options.file)
@@ -76,6 +81,11 @@ def app_parser() -> argparse.ArgumentParser:
         help="a workspace (.tlab), points (.csv) or weights (.npz, .json) file to open",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {lab.__version__}")
+    parser.add_argument(
+        "--install-desktop", action="store_true",
+        help="add Training Lab to the desktop's menus, with its icon, as the app for .tlab "
+        "files (under $XDG_DATA_HOME, by default ~/.local/share), then exit",
+    )
     return parser
 
 

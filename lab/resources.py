@@ -1,12 +1,10 @@
-"""Where the app's files live (icon, sample points): the top-level `resources/` folder."""
-
-from pathlib import Path
+"""The app's icon, from the package's assets."""
 
 from PySide6.QtGui import QIcon
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+from lab import ASSETS
 
 
 def icon() -> QIcon:
     """The application icon (SVG, so it is sharp at any size)."""
-    return QIcon(str(RESOURCES / "icon.svg"))
+    return QIcon(str(ASSETS / "icon.svg"))
