@@ -39,6 +39,8 @@ from lab.core.io.points_csv import load_points, save_points
 from lab.core.io.weights_file import load_weights, save_weights
 from lab.core.training import EndKind, Grid, RunEnd, Snapshot
 from lab.core.workspace import RunState, Workspace
+from lab.export import FORMATS as EXPORT_FORMATS
+from lab.export import export_view
 from lab.resources import icon
 from lab.widgets.controls import Controls
 from lab.widgets.data_plot import DataPlot
@@ -390,14 +392,30 @@ class MainWindow(QMainWindow):
                                  "NumPy weights (*.npz);;JSON weights (*.json)")
         self._file_action(self.export_weights, path, "export the weights")
 
-    def export_image_dialog(self) -> None:
-        path = dialogs.save_path(self, "Export plot image", "plot.png", "PNG image (*.png)")
-        self._file_action(self.export_image, path, "export the image")
+    def export_data_plot_dialog(self) -> None:
+        self._export_dialog("data")
 
-    def export_image(self, path: str | Path) -> None:
-        if not self.data_plot.grab().save(str(path)):
-            raise OSError(f"could not write {Path(path).name}")
-        self._say(f"Saved the plot to {Path(path).name}")
+    def export_loss_plot_dialog(self) -> None:
+        self._export_dialog("loss")
+
+    def export_weights_view_dialog(self) -> None:
+        self._export_dialog("weights")
+
+    def _export_dialog(self, view: str) -> None:
+        path = dialogs.save_path(self, "Export image", f"{view}.png", EXPORT_FORMATS)
+        self._file_action(lambda chosen: self.export_image(chosen, view), path,
+                          "export the image")
+
+    def export_image(self, path: str | Path, view: str = "data") -> None:
+        """Write the data plot, the loss plot or the weights tables as .png or .svg."""
+        widget, title = {
+            "data": (self.data_plot, "Points and decision regions"),
+            "loss": (self.loss_plot, "Loss"),
+            "weights": (self.weights_view, "Weights"),
+        }[view]
+        step = self.workspace.current()[0]
+        export_view(widget, path, f"{title} at step {step:,}", [self.loss_plot.log_y_checkbox])
+        self._say(f"Saved the {view} view to {Path(path).name}")
 
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in shortcut_rows())
@@ -450,7 +468,7 @@ class MainWindow(QMainWindow):
         """The workspace file's name, with Qt's marker while there are unsaved changes."""
         path = self.workspace.path
         self.setWindowTitle(lab.APP_NAME if path is None else f"{path.name}[*] — {lab.APP_NAME}")
-        self.setWindowModified(self.workspace.modified)
+        self.setWindowModified(path is not None and self.workspace.modified)
 
     def _send_view(self) -> None:
         wanted = self._actions["show_regions"].isChecked()

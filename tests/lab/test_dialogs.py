@@ -63,7 +63,7 @@ def test_weights_exported_without_an_extension_get_the_chosen_type(window, tmp_p
 
 def test_an_image_and_a_workspace_without_an_extension(window, tmp_path, monkeypatch):
     Dialog(monkeypatch, str(tmp_path / "plot"))
-    window.export_image_dialog()
+    window.export_data_plot_dialog()
     assert not QImage(str(tmp_path / "plot.png")).isNull()
     Dialog(monkeypatch, str(tmp_path / "lesson"))
     window.save_as_dialog()

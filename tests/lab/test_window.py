@@ -288,15 +288,31 @@ def test_train_is_disabled_with_one_class(qtbot, window):
     assert widget(window, "trainButton").isEnabled()
 
 
-def test_export_plot_image_writes_a_png_of_the_data_plot(window, tmp_path):
+@pytest.mark.parametrize(("view", "name"), [("data", "dataPlot"), ("loss", "lossPlot"),
+                                            ("weights", "weightsView")])
+def test_every_view_exports_as_a_png_at_twice_its_size_and_as_an_svg(qtbot, window, tmp_path,
+                                                                    view, name):
     from PySide6.QtGui import QImage
+    from PySide6.QtSvg import QSvgRenderer
 
-    path = tmp_path / "plot.png"
-    window.export_image(path)
-    image = QImage(str(path))
-    plot = widget(window, "dataPlot")
-    assert not image.isNull()
-    assert (image.width(), image.height()) == (plot.width(), plot.height())
+    train(qtbot, window, 30)
+    shown = widget(window, name)
+    window.export_image(tmp_path / "view.png", view)
+    image = QImage(str(tmp_path / "view.png"))
+    assert (image.width(), image.height()) == (2 * shown.width(), 2 * shown.height())
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7)
+               for y in range(0, image.height(), 7)}
+    assert len(colours) > 3  # a picture, not a blank
+    window.export_image(tmp_path / "view.svg", view)
+    svg = QSvgRenderer(str(tmp_path / "view.svg"))
+    assert svg.isValid() and svg.viewBox().size() == shown.size()
+    text = (tmp_path / "view.svg").read_text()
+    assert "<path" in text or "<polyline" in text or "<image" in text
+
+
+def test_an_image_type_other_than_png_or_svg_is_refused(window, tmp_path):
+    with pytest.raises(ValueError, match="use .png or .svg"):
+        window.export_image(tmp_path / "plot.bmp")
 
 
 def test_progress_reads_step_k_of_n(qtbot, window):
