@@ -9,12 +9,12 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QWidget
 
 from lab.core.boundary import Rect
 from lab.core.colors import CLASS_COLORS
-from lab.widgets.plot_style import style_axes
+from lab.widgets.plot_style import ThemedPlot
 
 _POINT_SIZE = 7  # diameter in screen pixels, independent of zoom
 _DEFAULT_RANGE = (-1.0, 1.0)
@@ -120,7 +120,7 @@ class _Dots(pg.GraphicsObject):
         return pixmap
 
 
-class DataPlot(pg.PlotWidget):
+class DataPlot(ThemedPlot):
     """Scatter of labelled 2-D points with 1:1 aspect, so geometry is not distorted.
 
     Left-click asks to add a point of the current class, right-click or Shift+left-click
@@ -133,7 +133,7 @@ class DataPlot(pg.PlotWidget):
     removePointRequested = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         self.setObjectName("dataPlot")
         item = self.plotItem
         self._vb = item.vb
@@ -144,7 +144,6 @@ class DataPlot(pg.PlotWidget):
         # The hover "A" button would switch on auto-range for good; make it frame once.
         item.autoBtn.clicked.disconnect()
         item.autoBtn.clicked.connect(lambda _button: self.fit_view())
-        style_axes(item)
 
         # Qt's own pixmap item: it paints without calling Python, unlike pg.ImageItem, whose
         # paint converts the image in Python each time it changes (a few times a second).
@@ -159,9 +158,10 @@ class DataPlot(pg.PlotWidget):
         for dots in self._dots:
             item.addItem(dots)
 
-        self._boundary = pg.PlotDataItem(connect="pairs", pen=pg.mkPen("#111111", width=2))
+        self._boundary = pg.PlotDataItem(connect="pairs")
         self._boundary.setZValue(10)
         item.addItem(self._boundary, ignoreBounds=True)
+        self.follow_palette()
 
         self.scene().sigMouseClicked.connect(self._on_click)
         self._vb.setRange(xRange=_DEFAULT_RANGE, yRange=_DEFAULT_RANGE, padding=0.05)
@@ -214,6 +214,12 @@ class DataPlot(pg.PlotWidget):
     def clear_regions(self) -> None:
         """Hide the region image."""
         self._regions.hide()
+
+    def apply_palette(self) -> None:
+        """The boundary in the text colour, so it stands out on light and dark themes alike."""
+        super().apply_palette()
+        text = self.palette().color(QPalette.ColorRole.Text)
+        self._boundary.setPen(pg.mkPen(text, width=2))
 
     def _on_click(self, event) -> None:
         """Turn a click inside the plotting area into an add/remove request in data units."""

@@ -5,7 +5,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QWidget
 
 from lab.core.plot_range import Range, steady_range
-from lab.widgets.plot_style import style_axes
+from lab.widgets.plot_style import ThemedPlot
 
 _MARGIN = 6
 _GROWTH = 0.5  # room to the right for the steps still to come, as a share of those shown
@@ -13,7 +13,7 @@ _PADDING = 0.02  # keeps a curve on a range's edge clear of the frame
 _EMPTY_STEPS = (0, 100)  # whole steps on the axis before there is a curve
 
 
-class LossPlot(pg.PlotWidget):
+class LossPlot(ThemedPlot):
     """Draws the curve it is handed (e.g. ``LossHistory.curve()``); it keeps no history.
 
     The "Log y" box sits on the plot itself so the window can place this one widget
@@ -22,7 +22,7 @@ class LossPlot(pg.PlotWidget):
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         # PlotWidget forwards clear() to the PlotItem, which would delete our curve item.
         del self.clear
         self.setObjectName("lossPlot")
@@ -30,7 +30,7 @@ class LossPlot(pg.PlotWidget):
         item.setMenuEnabled(False)
         item.setLabel("bottom", "step")
         item.setLabel("left", "loss")
-        style_axes(item)
+        self.follow_palette()
         item.hideButtons()
         view = item.vb
         view.setMouseEnabled(x=False, y=False)

@@ -10,8 +10,15 @@ scrolling or resizing the panel writes the cells that come into view.
 """
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFontDatabase, QResizeEvent, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QPalette,
+    QResizeEvent,
+    QStandardItem,
+    QStandardItemModel,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -23,16 +30,25 @@ from PySide6.QtWidgets import (
 )
 
 # A blue/red pair that stays distinct for the common colour-vision deficiencies; the
-# explicit +/- sign carries the same information for everyone else.
-POSITIVE_COLOR = QColor("#005AB5")
-NEGATIVE_COLOR = QColor("#DC3220")
-ZERO_COLOR = QColor("#666666")
-_SIGN_COLORS = {1: POSITIVE_COLOR, -1: NEGATIVE_COLOR, 0: ZERO_COLOR}
+# explicit +/- sign carries the same information for everyone else. Keyed by sign, with a
+# variant for light and one for dark table backgrounds, each readable on its own (WCAG
+# contrast of 4.5 or more against a white, respectively a #1e1e1e to #3c3f41 background).
+_LIGHT_SIGN_COLORS = {1: QColor("#005AB5"), -1: QColor("#DC3220"), 0: QColor("#666666")}
+_DARK_SIGN_COLORS = {1: QColor("#6CB4FF"), -1: QColor("#FF8A7A"), 0: QColor("#AAAAAA")}
 
 _DECIMALS = 3
 _ALIGN = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _CELL_PADDING = 8  # pixels beside each number: the item view's own text margins
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+
+
+def sign_colors(palette: QPalette) -> dict[int, QColor]:
+    """Colours for positive (1), negative (-1) and zero (0) numbers, readable on this palette's
+    table background: the dark-theme set when its text is lighter than its background."""
+    base = palette.color(QPalette.ColorRole.Base)
+    dark = base.lightness() < palette.color(QPalette.ColorRole.Text).lightness()
+    return _DARK_SIGN_COLORS if dark else _LIGHT_SIGN_COLORS
 
 
 def _as_table(values: np.ndarray) -> np.ndarray:
@@ -57,6 +73,7 @@ class _ArrayTable(QTableView):
     def __init__(self, name: str, values: np.ndarray, is_row: bool) -> None:
         super().__init__()
         self.setObjectName(f"weights_{name}")
+        self._colors = sign_colors(self.palette())
         rows, columns = values.shape
         self._model = QStandardItemModel(rows, columns, self)
         self._items: list[QStandardItem] = []
@@ -109,6 +126,16 @@ class _ArrayTable(QTableView):
         else:
             self._write(0, self._values.shape[0], 0, self._values.shape[1])
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() not in _PALETTE_EVENTS:
+            return
+        colors = sign_colors(self.palette())
+        if colors is not self._colors:
+            self._colors = colors
+            self._signs = [2] * self._values.size  # every cell recoloured when next written
+            self.refresh()
+
     def _visible_cells(self) -> tuple[int, int, int, int]:
         """Rows r0:r1 and columns c0:c1 that are at least partly on screen (maybe none)."""
         shown = self.viewport().visibleRegion().boundingRect()
@@ -142,7 +169,7 @@ class _ArrayTable(QTableView):
                     sign = (value > 0) - (value < 0)  # NaN: 0, grey
                     if sign != signs[i]:
                         signs[i] = sign
-                        items[i].setData(_SIGN_COLORS[sign], _FOREGROUND)
+                        items[i].setData(self._colors[sign], _FOREGROUND)
                         changed = True
         finally:
             self._model.blockSignals(False)

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QLabel, QScrollArea, QStyledItemDelegate, QTableView
 
-from lab.widgets.weights_view import NEGATIVE_COLOR, POSITIVE_COLOR, WeightsView
+from lab.widgets.weights_view import WeightsView, sign_colors
 
 
 def mlp_weights(seed=0, sizes=(2, 16, 16, 2)):
@@ -47,6 +47,10 @@ def shown_colour(view, name, row, col):
     return model.index(row, col).data(Qt.ItemDataRole.ForegroundRole)
 
 
+def sign_colour(view, name, sign):
+    return sign_colors(table(view, name).palette())[sign]
+
+
 def titles(view):
     return [label.text() for label in view.findChildren(QLabel) if label.isVisible()]
 
@@ -76,8 +80,8 @@ def test_sign_colours_differ(view):
     view.show_weights({"W": np.array([[0.5, -0.5]])})
     positive = shown_colour(view, "W", 0, 0)
     negative = shown_colour(view, "W", 0, 1)
-    assert positive == POSITIVE_COLOR
-    assert negative == NEGATIVE_COLOR
+    assert positive == sign_colour(view, "W", 1)
+    assert negative == sign_colour(view, "W", -1)
     assert abs(positive.hue() - negative.hue()) > 90  # opposite hues, not two shades
 
 
@@ -162,10 +166,10 @@ def test_a_partly_changed_array_shows_every_new_value(view):
     view.show_weights({"W": W})
     view.show_weights({"W": np.array([[0.5, 0.25, 1.0]])})  # one number and one sign change
     assert shown_text(view, "W") == [["+0.500", "+0.250", "+1.000"]]
-    assert shown_colour(view, "W", 0, 1) == POSITIVE_COLOR
+    assert shown_colour(view, "W", 0, 1) == sign_colour(view, "W", 1)
     view.show_weights({"W": W})
     assert shown_text(view, "W") == [["+0.500", "-0.250", "+1.000"]]
-    assert shown_colour(view, "W", 0, 1) == NEGATIVE_COLOR
+    assert shown_colour(view, "W", 0, 1) == sign_colour(view, "W", -1)
 
 
 def test_cells_scrolled_or_resized_into_view_show_the_latest_numbers(qtbot, view):
