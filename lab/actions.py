@@ -6,6 +6,7 @@ and the README's table list the same rows (a test checks the README), so they ca
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from PySide6.QtGui import QKeySequence
@@ -26,13 +27,20 @@ class Action:
     separator: bool = False  # a separator goes above it
 
     def key_text(self, native: bool = False) -> str:
-        """The shortcut as text ("" without one), e.g. 'Ctrl+S'."""
+        """The shortcut as text ("" without one), e.g. 'Ctrl+S'. A standard key lists the
+        platform's keyboard bindings for it, e.g. 'Ctrl+Y / Ctrl+Shift+Z' for Redo."""
         if self.shortcut is None:
             return ""
-        form = QKeySequence.SequenceFormat
-        return QKeySequence(self.shortcut).toString(
-            form.NativeText if native else form.PortableText
-        )
+        form = QKeySequence.SequenceFormat.NativeText if native else None
+        form = form or QKeySequence.SequenceFormat.PortableText
+        if not isinstance(self.shortcut, Key):
+            return QKeySequence(self.shortcut).toString(form)
+        keys = [
+            key.toString(form)
+            for key in QKeySequence.keyBindings(self.shortcut)
+            if re.match(r"(Ctrl\+|F\d+$)", key.toString())  # not Alt+Backspace, media keys
+        ]
+        return " / ".join(keys)
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -57,7 +65,7 @@ ACTIONS: tuple[Action, ...] = (
     # Key.Quit has no binding on some platforms (Windows, bare X11).
     Action("close", "&File", "&Quit", "Close the window", "Ctrl+Q", separator=True),
     Action("undo", "&Edit", "&Undo", "Undo a change to the points", Key.Undo),
-    Action("redo", "&Edit", "&Redo", "Redo a change to the points", "Ctrl+Shift+Z"),
+    Action("redo", "&Edit", "&Redo", "Redo a change to the points", Key.Redo),
     Action("clear_points", "&Edit", "&Clear points", "Remove every point", separator=True),
     Action("train", "&Training", "&Train", "Train the given steps", "Ctrl+Return"),
     Action("toggle_pause", "&Training", "&Pause / resume", "Pause or resume the run", "Space"),

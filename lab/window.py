@@ -13,12 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QScrollArea,
     QSplitter,
@@ -41,6 +42,7 @@ from lab.core.training import EndKind, Grid, RunEnd, Snapshot
 from lab.core.workspace import RunState, Workspace
 from lab.export import FORMATS as EXPORT_FORMATS
 from lab.export import export_view
+from lab.recent import recent_files, remember
 from lab.resources import icon
 from lab.widgets.controls import Controls
 from lab.widgets.data_plot import DataPlot
@@ -50,9 +52,18 @@ from lab.widgets.weights_view import WeightsView
 from lab.worker import TrainingWorker
 
 REGION_ALPHA = 0.35
+PREFERRED_SIZE = QSize(1400, 860)
+SCREEN_SHARE = 0.95
 # Snapshot parts drawn by pyqtgraph, which paints through Python: the worker waits for them.
 PLOT_PARTS = frozenset({"curve", "regions", "weights"})
 FILE_TYPES = "Workspace (*.tlab);;Points (*.csv);;Weights (*.npz *.json)"
+
+
+def fitting_size(available: QSize, preferred: QSize = PREFERRED_SIZE) -> QSize:
+    """The preferred window size, shrunk to fit a share of the screen's free area (a
+    1366x768 laptop's, say), so the axes, the status bar and the window's edges show."""
+    room = QSize(int(available.width() * SCREEN_SHARE), int(available.height() * SCREEN_SHARE))
+    return preferred.boundedTo(room)
 
 
 class MainWindow(QMainWindow):
@@ -63,6 +74,7 @@ class MainWindow(QMainWindow):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowIcon(icon())
+        self.setAcceptDrops(True)
         self.autosave = Autosave(parent=self)
         restored, problems = self.autosave.restore()
         self.workspace = Workspace(restored)
@@ -109,11 +121,11 @@ class MainWindow(QMainWindow):
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
-        right = QSplitter(Qt.Orientation.Vertical)
+        right = QSplitter(Qt.Orientation.Vertical, objectName="sidePanels")
         right.addWidget(self.loss_plot)
         right.addWidget(self.weights_view)
         right.setSizes([300, 400])
-        main = QSplitter(Qt.Orientation.Horizontal)
+        main = QSplitter(Qt.Orientation.Horizontal, objectName="panels")
         main.addWidget(scroll)
         main.addWidget(self.data_plot)
         main.addWidget(right)
@@ -121,7 +133,7 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(2, 1)
         main.setSizes([280, 700, 360])
         self.setCentralWidget(main)
-        self.resize(1400, 860)
+        self.resize(fitting_size(self.screen().availableGeometry().size()))
 
     def _build_status_bar(self) -> None:
         self._status_labels = {}
@@ -145,7 +157,9 @@ class MainWindow(QMainWindow):
             action = QAction(spec.text, self)
             action.setObjectName(spec.name)
             action.setStatusTip(spec.tip)
-            if spec.shortcut is not None:
+            if isinstance(spec.shortcut, QKeySequence.StandardKey):
+                action.setShortcuts(spec.shortcut)  # the platform's keys, e.g. Ctrl+Y for Redo
+            elif spec.shortcut is not None:
                 action.setShortcut(QKeySequence(spec.shortcut))
             action.setCheckable(spec.checkable)
             action.triggered.connect(getattr(self, spec.name))
@@ -154,7 +168,20 @@ class MainWindow(QMainWindow):
             actions[spec.name] = action
         actions["show_regions"].setChecked(True)
         self.loss_plot.log_y_checkbox.toggled.connect(actions["log_loss"].setChecked)
+        self._recent_menu = QMenu("Open &recent", self, objectName="recentMenu")
+        self._recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        menus["&File"].insertMenu(actions["save_dialog"], self._recent_menu)
         return actions
+
+    def _fill_recent_menu(self) -> None:
+        menu = self._recent_menu
+        menu.clear()
+        for number, path in enumerate(recent_files(), start=1):
+            action = menu.addAction(f"&{number} {path.name}")
+            action.setStatusTip(str(path))
+            action.triggered.connect(lambda _checked=False, path=path: self._open_chosen(path))
+        if menu.isEmpty():
+            menu.addAction("No recent files").setEnabled(False)
 
     def _subscribe(self) -> None:
         """Views follow the workspace."""
@@ -226,6 +253,7 @@ class MainWindow(QMainWindow):
     def save_points(self, path: str | Path) -> None:
         xy, labels = self.workspace.points.copy_arrays()
         save_points(path, xy, labels)
+        remember(path)
         self._say(f"Saved {len(labels):,} points to {Path(path).name}")
 
     def load_points(self, path: str | Path) -> None:
@@ -234,6 +262,7 @@ class MainWindow(QMainWindow):
 
     def _points_read(self, path: str | Path, points: tuple[np.ndarray, np.ndarray]) -> None:
         self.workspace.points.replace(*points)
+        remember(path)
         self.data_plot.fit_view()
         self._say(f"Opened {len(points[1]):,} points from {Path(path).name}")
 
@@ -264,22 +293,26 @@ class MainWindow(QMainWindow):
         """Write the newest weights and their metadata (.npz or .json), atomically."""
         step, weights, _loss = self.workspace.current()
         save_weights(path, weights, self.workspace.weights_metadata())
+        remember(path)
         self._say(f"Exported the weights at step {step:,} to {Path(path).name}")
 
     def import_weights(self, path: str | Path) -> None:
         """Load weights (validated) and continue from them; the settings follow the file."""
         self.workspace.apply_weights(*load_weights(path))
+        remember(path)
         self._say(f"Imported weights from {Path(path).name}")
 
     def save_workspace(self, path: str | Path) -> None:
         """Write the whole workspace (.tlab), atomically; Save then writes there."""
         self.workspace.save(path)
+        remember(path)
         self._say(f"Saved the workspace at step {self.workspace.checkpoint.step:,} to "
                   f"{Path(path).name}")
 
     def open_workspace(self, path: str | Path) -> None:
         """Become the workspace in a .tlab file; a bad file is refused and changes nothing."""
         self.workspace.open(path)
+        remember(path)
         self.data_plot.fit_view()
         self._say(f"Opened {Path(path).name} at step {self.workspace.checkpoint.step:,}")
 
@@ -341,9 +374,32 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_log_y(on)
 
     def open_dialog(self) -> None:
-        path = dialogs.open_path(self, "Open", FILE_TYPES)
-        if not path.lower().endswith(".tlab") or self._may_discard("Opening a workspace"):
+        self._open_chosen(dialogs.open_path(self, "Open", FILE_TYPES))
+
+    def _open_chosen(self, path: str | Path) -> None:
+        """Open a file the user picked (Open, a recent file, a drop); a workspace replaces
+        this one only once the user agrees to lose what is not saved."""
+        if not str(path).lower().endswith(".tlab") or self._may_discard("Opening a workspace"):
             self.open_file_reporting(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self._dropped_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        path = self._dropped_file(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self._open_chosen(path)
+
+    @staticmethod
+    def _dropped_file(data: QMimeData) -> Path | None:
+        """The dropped local file, if it is one this app opens."""
+        for url in data.urls():
+            path = Path(url.toLocalFile())
+            if url.isLocalFile() and path.suffix.lower() in suffixes():
+                return path
+        return None
 
     def _may_discard(self, doing: str) -> bool:
         """True when nothing unsaved would be lost, or the user agrees to lose it."""

@@ -73,3 +73,21 @@ def test_the_optimizers_keep_the_slots_a_workspace_file_holds():
     for name, slots in OPTIMIZER_SLOTS.items():
         assert make_optimizer(name, 0.1).get_slot_names() == slots
     assert isinstance(make_optimizer("adam", 0.1), ts.train.Optimizer)
+
+
+def test_every_control_says_what_it_does(window):
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit
+
+    controls = [w for kind in (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit)
+                for w in window.controls.findChildren(kind)
+                if w.objectName() and not w.objectName().startswith("qt_")]
+    assert len(controls) >= 15
+    assert [w.objectName() for w in controls if not w.toolTip()] == []
+    assert window.loss_plot.log_y_checkbox.toolTip()
+
+
+def test_redo_has_the_platforms_keys(window):
+    redo = window.findChild(QAction, "redo")
+    assert redo.shortcuts() == QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+    help_text = next(a for a in ACTIONS if a.name == "redo").key_text()
+    assert "Ctrl+Y" in help_text and "Ctrl+Shift+Z" in help_text  # both work here

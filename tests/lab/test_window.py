@@ -311,7 +311,7 @@ def test_every_view_exports_as_a_png_at_twice_its_size_and_as_an_svg(qtbot, wind
 
 
 def test_an_image_type_other_than_png_or_svg_is_refused(window, tmp_path):
-    with pytest.raises(ValueError, match="use .png or .svg"):
+    with pytest.raises(ValueError, match=r"use \.png or \.svg"):
         window.export_image(tmp_path / "plot.bmp")
 
 
@@ -518,3 +518,24 @@ def test_a_third_class_mid_run_says_the_model_was_rebuilt(qtbot, window):
     assert window.workspace.state is RunState.IDLE
     qtbot.wait(300)  # the old run's end arrives meanwhile, and is not announced
     assert "3 classes" in window.statusBar().currentMessage()
+
+
+def test_the_window_opens_within_the_screen_and_fits_a_720p_one(qtbot):
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QSplitter
+
+    from lab.window import fitting_size
+
+    assert fitting_size(QSize(1366, 728)).width() <= 1366
+    assert fitting_size(QSize(1366, 728)).height() <= 728
+    assert fitting_size(QSize(2560, 1400)) == QSize(1400, 860)
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    free = w.screen().availableGeometry()
+    assert w.width() <= free.width() and w.height() <= free.height()
+    assert w.minimumSizeHint().width() <= 1280 and w.minimumSizeHint().height() <= 690
+    for name in ("panels", "sidePanels"):
+        splitter = w.findChild(QSplitter, name)
+        assert all(splitter.isCollapsible(i) for i in range(splitter.count()))
+    w.close()

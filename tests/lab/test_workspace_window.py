@@ -293,3 +293,51 @@ def test_a_bad_points_file_read_in_the_background_is_reported(qtbot, windows, tm
     assert "bad.csv, line 5002" in w.statusBar().currentMessage()
     assert any(box.isVisible() for box in w.findChildren(QMessageBox, "alert"))
     assert len(w.points()[1]) == 100
+
+
+def drop(w, path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(w.rect().center(), Qt.DropAction.CopyAction, data,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    w.dragEnterEvent(enter)
+    if not enter.isAccepted():
+        return False
+    w.dropEvent(QDropEvent(QPointF(w.rect().center()), Qt.DropAction.CopyAction, data,
+                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    return True
+
+
+def test_files_dropped_on_the_window_open(qtbot, windows, tmp_path):
+    w = windows()
+    w.save_workspace(tmp_path / "a.tlab")
+    points = tmp_path / "p.csv"
+    save_points(points, np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0, 1]))
+    assert drop(w, points)
+    qtbot.waitUntil(lambda: len(w.points()[1]) == 2, timeout=10_000)
+    note = tmp_path / "notes.txt"
+    note.write_text("hello")
+    assert not drop(w, note)  # refused at the door: not a file this app opens
+    other = windows()
+    assert drop(other, tmp_path / "a.tlab")
+    assert other.workspace.path == tmp_path / "a.tlab"
+
+
+def test_recent_files_list_what_was_opened_and_saved(qtbot, windows, tmp_path):
+    from PySide6.QtWidgets import QMenu
+
+    w = windows()
+    w.save_workspace(tmp_path / "first.tlab")
+    w.export_weights(tmp_path / "w.npz")
+    menu = w.findChild(QMenu, "recentMenu")
+    menu.aboutToShow.emit()
+    entries = [action.text() for action in menu.actions()]
+    assert entries[:2] == ["&1 w.npz", "&2 first.tlab"]
+    other = windows()
+    other.findChild(QMenu, "recentMenu").aboutToShow.emit()
+    recent = other.findChild(QMenu, "recentMenu").actions()
+    recent[1].trigger()  # first.tlab: nothing to lose in a new window, so no question
+    assert other.workspace.path == tmp_path / "first.tlab"
