@@ -11,6 +11,7 @@ from engine import train
 from engine.gradients import RegisterGradient, compute_gradients
 from engine.graph import Graph, Node, Operation, Variable, constant, get_default_graph, placeholder
 from engine.ops import (
+    abs,  # shadows the builtin inside this package only, as tf.abs does in TensorFlow
     add,
     exp,
     log,
@@ -42,6 +43,7 @@ __all__ = [
     "RegisterGradient",
     "Session",
     "Variable",
+    "abs",
     "add",
     "compute_gradients",
     "constant",

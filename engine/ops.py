@@ -334,6 +334,21 @@ def _relu_gradient(op: relu, grad: Any) -> Any:
     return grad * (op.inputs[0] > 0)
 
 
+class abs(_BufferedOperation):  # named as TensorFlow names it (tf.abs)
+    """|a|, e.g. for an L1 penalty."""
+
+    def __init__(self, a: Any, name: str | None = None):
+        super().__init__([a], name)
+
+    def compute(self, a_value: Any) -> Any:
+        return self._into(np.absolute, a_value)
+
+
+@RegisterGradient("abs")
+def _abs_gradient(op: abs, grad: Any) -> Any:
+    return grad * np.sign(op.inputs[0])  # 0 at 0: a subgradient, as TensorFlow takes
+
+
 class softmax(Operation):
     """Softmax over the last axis, shifted by the row maximum so large logits do not overflow.
 

@@ -92,6 +92,7 @@ UNARY = {
     "sigmoid": (ts.sigmoid, lambda x: 1 / (1 + np.exp(-x)), _normal),
     "tanh": (ts.tanh, np.tanh, _normal),
     "relu": (ts.relu, lambda x: np.maximum(x, 0), _away_from_zero),
+    "abs": (ts.abs, np.abs, _away_from_zero),
     "softmax": (
         ts.softmax,
         lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True),
