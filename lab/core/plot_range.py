@@ -35,6 +35,9 @@ def nice_range(low: float, high: float, headroom: float = 0.0) -> Range:
         return (low, high)
     step = nice_step(max(span, _TINY))
     start, end = math.floor(low / step) * step, math.ceil(roomy / step) * step
+    # low / step underflows to 0 for a low tinier than a float can divide: a step further.
+    start = start - step if start > low else start
+    end = end + step if end < roomy else end
     if end <= start:
         start, end = start - step, end + step
     return (start, end) if math.isfinite(end - start) else (low, high)

@@ -1,21 +1,37 @@
-"""The user's labelled points, with undo/redo and change listeners.
+"""The user's points, with undo/redo and change listeners.
 
-Every change builds new arrays and freezes them, so an array handed out earlier never changes
-under its holder: the training worker thread can keep a snapshot without copying or locking.
+A point has a position, a class label (classification) and a value (regression), and is
+either a training point or held out for testing. Every change builds new arrays and freezes
+them, so an array handed out earlier never changes under its holder: the training worker
+thread can keep a snapshot without copying or locking.
 """
 
 import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 MAX_CLASSES = 4
 MAX_POINTS = 1_000_000  # what files, generators and the plots are made for
 MAX_HISTORY_STEPS = 200
-# Whole-array steps (replace, clear) dominate memory; with 100,000 points each costs ~2.4 MB.
+# Whole-array steps (replace, clear) dominate memory; with 100,000 points each costs ~3.3 MB.
 MAX_HISTORY_BYTES = 128 * 2**20
+
+
+class Columns(NamedTuple):
+    """Every point's position (N, 2), class (N,), value (N,) and whether it is a test point."""
+
+    xy: np.ndarray
+    labels: np.ndarray
+    values: np.ndarray
+    test: np.ndarray
+
+    @property
+    def nbytes(self) -> int:
+        return sum(column.nbytes for column in self)
 
 
 def validate_points(xy: object, labels: object) -> tuple[np.ndarray, np.ndarray]:
@@ -48,60 +64,71 @@ def validate_points(xy: object, labels: object) -> tuple[np.ndarray, np.ndarray]
     return xy_array, label_array.astype(np.int64)
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
+def validate_columns(
+    xy: object, labels: object, values: object = None, test: object = None
+) -> Columns:
+    """Checked copies of all four columns; values default to 0 and every point to training."""
+    xy_array, label_array = validate_points(xy, labels)
+    n = len(label_array)
+    value_array = np.zeros(n) if values is None else np.array(values, dtype=np.float64)
+    if value_array.shape != (n,) or not np.isfinite(value_array).all():
+        raise ValueError(f"values must be {n} finite numbers")
+    test_array = np.zeros(n, dtype=bool) if test is None else np.asarray(test)
+    if test_array.shape != (n,) or test_array.dtype != bool:
+        raise ValueError(f"test must be {n} true/false flags")
+    return Columns(xy_array, label_array, value_array, test_array.copy())
 
 
-# History steps are immutable; applying one returns the new arrays and the step that undoes it,
-# so undo and redo share one code path. Single-point edits store one row, not whole arrays.
+def _frozen(columns: Columns) -> Columns:
+    for column in columns:
+        column.flags.writeable = False
+    return columns
+
+
+# History steps are immutable; applying one returns the new columns and the step that undoes
+# it, so undo and redo share one code path. Single-point edits store one row, not whole arrays.
 
 
 @dataclass(frozen=True, slots=True)
 class _Insert:
     index: int
-    x: float
-    y: float
-    label: int
+    row: tuple[float, float, int, float, bool]  # x, y, label, value, test
     nbytes = 0
 
-    def apply(self, xy: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, "_Step"]:
-        return (
-            np.insert(xy, self.index, (self.x, self.y), axis=0),
-            np.insert(labels, self.index, self.label),
-            _Delete(self.index, self.x, self.y, self.label),
+    def apply(self, columns: Columns) -> tuple[Columns, "_Step"]:
+        x, y, label, value, test = self.row
+        inserted = Columns(
+            np.insert(columns.xy, self.index, (x, y), axis=0),
+            np.insert(columns.labels, self.index, label),
+            np.insert(columns.values, self.index, value),
+            np.insert(columns.test, self.index, test),
         )
+        return inserted, _Delete(self.index, self.row)
 
 
 @dataclass(frozen=True, slots=True)
 class _Delete:
     index: int
-    x: float
-    y: float
-    label: int
+    row: tuple[float, float, int, float, bool]
     nbytes = 0
 
-    def apply(self, xy: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, "_Step"]:
-        return (
-            np.delete(xy, self.index, axis=0),
-            np.delete(labels, self.index),
-            _Insert(self.index, self.x, self.y, self.label),
-        )
+    def apply(self, columns: Columns) -> tuple[Columns, "_Step"]:
+        deleted = Columns(*(np.delete(column, self.index, axis=0) for column in columns))
+        return deleted, _Insert(self.index, self.row)
 
 
 @dataclass(frozen=True, slots=True)
 class _Swap:
-    """Whole-data change: holds the arrays that are not current; applying exchanges them."""
+    """Whole-data change: holds the columns that are not current; applying exchanges them."""
 
-    xy: np.ndarray
-    labels: np.ndarray
+    columns: Columns
 
     @property
     def nbytes(self) -> int:
-        return self.xy.nbytes + self.labels.nbytes
+        return self.columns.nbytes
 
-    def apply(self, xy: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, "_Step"]:
-        return self.xy, self.labels, _Swap(xy, labels)
+    def apply(self, columns: Columns) -> tuple[Columns, "_Step"]:
+        return self.columns, _Swap(columns)
 
 
 _Step = _Insert | _Delete | _Swap
@@ -115,27 +142,27 @@ def _check_label(label: object) -> int:
     return int(label)
 
 
-def _check_position(x: float, y: float) -> tuple[float, float]:
-    x, y = float(x), float(y)
-    if not (math.isfinite(x) and math.isfinite(y)):
-        raise ValueError(f"point ({x}, {y}) is not finite")
-    return x, y
+def _check_finite(*numbers_: float) -> tuple[float, ...]:
+    checked = tuple(float(number) for number in numbers_)
+    if not all(math.isfinite(number) for number in checked):
+        raise ValueError(f"point {checked} is not finite")
+    return checked
 
 
 class PointSet:
-    """Labelled 2-D points edited by the user; every edit is one undoable step.
+    """Points edited by the user; every edit is one undoable step.
 
     History keeps at most MAX_HISTORY_STEPS steps and, counting the whole-array steps of
     replace/clear, at most MAX_HISTORY_BYTES; the oldest steps go first. Not thread-safe:
     mutate from one thread only and hand other threads the read-only arrays.
     """
 
-    def __init__(self, xy: object = None, labels: object = None) -> None:
+    def __init__(
+        self, xy: object = None, labels: object = None, values: object = None, test: object = None
+    ) -> None:
         if xy is None and labels is None:
             xy, labels = np.empty((0, 2)), np.empty(0, dtype=np.int64)
-        xy_array, label_array = validate_points(xy, labels)
-        self._xy = _frozen(xy_array)
-        self._labels = _frozen(label_array)
+        self._columns = _frozen(validate_columns(xy, labels, values, test))
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
         self._listeners: list[Callable[[], None]] = []
@@ -143,17 +170,32 @@ class PointSet:
         self._class_count = (-1, 0)  # (version, count)
 
     @property
+    def columns(self) -> Columns:
+        """All four read-only columns at once (consistent with each other)."""
+        return self._columns
+
+    @property
     def xy(self) -> np.ndarray:
         """Read-only (N, 2) float64; a view, so the holder cannot flip it back to writable."""
-        return self._xy.view()
+        return self._columns.xy.view()
 
     @property
     def labels(self) -> np.ndarray:
         """Read-only (N,) int64 view."""
-        return self._labels.view()
+        return self._columns.labels.view()
+
+    @property
+    def values(self) -> np.ndarray:
+        """Read-only (N,) float64 view: the regression targets."""
+        return self._columns.values.view()
+
+    @property
+    def test(self) -> np.ndarray:
+        """Read-only (N,) bool view: True for the points held out for testing."""
+        return self._columns.test.view()
 
     def __len__(self) -> int:
-        return len(self._labels)
+        return len(self._columns.labels)
 
     @property
     def version(self) -> int:
@@ -165,13 +207,13 @@ class PointSet:
         """Number of distinct labels present (counted once per change: np.unique of a million
         labels takes milliseconds, and every click asks)."""
         if self._class_count[0] != self._version:
-            count = int(np.count_nonzero(np.bincount(self._labels, minlength=1)))
+            count = int(np.count_nonzero(np.bincount(self._columns.labels, minlength=1)))
             self._class_count = (self._version, count)
         return self._class_count[1]
 
     def copy_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Fresh writable copies, for callers that need to modify the data."""
-        return self._xy.copy(), self._labels.copy()
+        """Fresh writable copies of positions and labels, for callers that modify them."""
+        return self._columns.xy.copy(), self._columns.labels.copy()
 
     @property
     def can_undo(self) -> bool:
@@ -186,29 +228,42 @@ class PointSet:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
 
-    def add(self, x: float, y: float, label: int) -> None:
-        x, y = _check_position(x, y)
-        self._do(_Insert(len(self), x, y, _check_label(label)))
+    def add(
+        self, x: float, y: float, label: int = 0, value: float = 0.0, test: bool = False
+    ) -> None:
+        """A point of class `label` (classification) or with `value` (regression)."""
+        x, y, value = _check_finite(x, y, value)
+        self._do(_Insert(len(self), (x, y, _check_label(label), value, bool(test))))
 
     def remove_nearest(self, x: float, y: float) -> bool:
         """Remove the point closest to (x, y); False (and no history step) when empty."""
-        x, y = _check_position(x, y)
+        x, y = _check_finite(x, y)
         if not len(self):
             return False
-        index = int(np.argmin(((self._xy - (x, y)) ** 2).sum(axis=1)))
-        px, py = self._xy[index].tolist()
-        self._do(_Delete(index, px, py, int(self._labels[index])))
+        columns = self._columns
+        index = int(np.argmin(((columns.xy - (x, y)) ** 2).sum(axis=1)))
+        px, py = columns.xy[index].tolist()
+        row = (px, py, int(columns.labels[index]), float(columns.values[index]),
+               bool(columns.test[index]))
+        self._do(_Delete(index, row))
         return True
 
-    def replace(self, xy: object, labels: object) -> None:
+    def replace(
+        self, xy: object, labels: object, values: object = None, test: object = None
+    ) -> None:
         """Swap in new data (Generate, Open points) as one undoable step."""
-        xy_array, label_array = validate_points(xy, labels)
-        self._do(_Swap(_frozen(xy_array), _frozen(label_array)))
+        self._do(_Swap(_frozen(validate_columns(xy, labels, values, test))))
 
-    def reset(self, xy: object, labels: object) -> None:
+    def set_test(self, test: np.ndarray) -> None:
+        """Hold out these points for testing (a new split), as one undoable step."""
+        columns = self._columns
+        self.replace(columns.xy, columns.labels, columns.values, test)
+
+    def reset(
+        self, xy: object, labels: object, values: object = None, test: object = None
+    ) -> None:
         """Start over with these points and no undo history (a workspace opened or new)."""
-        xy_array, label_array = validate_points(xy, labels)
-        self._xy, self._labels = _frozen(xy_array), _frozen(label_array)
+        self._columns = _frozen(validate_columns(xy, labels, values, test))
         self._version += 1
         self._undo.clear()
         self._redo.clear()
@@ -217,7 +272,7 @@ class PointSet:
     def clear(self) -> None:
         """Remove all points; clearing an empty set is not a change and leaves no step."""
         if len(self):
-            self._do(_Swap(_frozen(np.empty((0, 2))), _frozen(np.empty(0, dtype=np.int64))))
+            self.replace(np.empty((0, 2)), np.empty(0, dtype=np.int64))
 
     def undo(self) -> bool:
         if not self._undo:
@@ -239,8 +294,8 @@ class PointSet:
         self._finish()
 
     def _apply(self, step: _Step) -> _Step:
-        xy, labels, inverse = step.apply(self._xy, self._labels)
-        self._xy, self._labels = _frozen(xy), _frozen(labels)
+        columns, inverse = step.apply(self._columns)
+        self._columns = _frozen(columns)
         self._version += 1
         return inverse
 

@@ -129,9 +129,10 @@ def test_history_step_count_is_bounded():
 
 def test_history_bytes_are_bounded(monkeypatch):
     # Each replace keeps a whole copy of the previous data; the byte cap must drop old ones.
-    monkeypatch.setattr(points, "MAX_HISTORY_BYTES", 10_000)
+    monkeypatch.setattr(points, "MAX_HISTORY_BYTES", 14_000)
     ps = PointSet()
-    data = np.zeros((200, 2)), np.zeros(200, dtype=np.int64)  # 4,800 bytes per step
+    # 6,600 bytes per step: x, y, label and value of 8 bytes each, and the test flag
+    data = np.zeros((200, 2)), np.zeros(200, dtype=np.int64)
     for _ in range(6):
         ps.replace(*data)
     undone = 0
@@ -287,3 +288,28 @@ def test_constructor_validates():
         PointSet([[0.0, 0.0]], [7])
     with pytest.raises(ValueError):
         PointSet([[0.0, 0.0]], None)
+
+
+def test_values_and_the_split_go_through_every_edit_and_its_undo():
+    ps = PointSet([[0.0, 0.0], [1.0, 1.0]], [0, 1], values=[0.5, -2.0], test=[False, True])
+    ps.add(2.0, 2.0, value=7.5, test=True)
+    assert ps.values.tolist() == [0.5, -2.0, 7.5] and ps.test.tolist() == [False, True, True]
+    ps.remove_nearest(1.0, 1.0)
+    assert ps.values.tolist() == [0.5, 7.5] and ps.test.tolist() == [False, True]
+    ps.undo()
+    assert ps.values.tolist() == [0.5, -2.0, 7.5] and ps.test.tolist() == [False, True, True]
+    ps.set_test(np.array([True, False, False]))
+    assert ps.test.tolist() == [True, False, False]
+    ps.undo()
+    assert ps.test.tolist() == [False, True, True]
+    ps.clear()
+    assert len(ps.values) == len(ps.test) == 0
+    ps.undo()
+    assert ps.values.tolist() == [0.5, -2.0, 7.5]
+
+
+@pytest.mark.parametrize(("values", "test"), [([1.0], None), ([np.nan, 0.0], None),
+                                              (None, [1, 0]), (None, [True])])
+def test_values_and_flags_must_fit_the_points(values, test):
+    with pytest.raises(ValueError):
+        PointSet([[0.0, 0.0], [1.0, 1.0]], [0, 1], values=values, test=test)
