@@ -55,7 +55,7 @@ REGION_ALPHA = 0.35
 PREFERRED_SIZE = QSize(1400, 860)
 SCREEN_SHARE = 0.95
 # Snapshot parts drawn by pyqtgraph, which paints through Python: the worker waits for them.
-PLOT_PARTS = frozenset({"curve", "regions", "weights"})
+PLOT_PARTS = frozenset({"curves", "regions", "weights"})
 FILE_TYPES = "Workspace (*.tlab);;Points (*.csv);;Weights (*.npz *.json)"
 
 
@@ -470,7 +470,8 @@ class MainWindow(QMainWindow):
             "weights": (self.weights_view, "Weights"),
         }[view]
         step = self.workspace.current()[0]
-        export_view(widget, path, f"{title} at step {step:,}", [self.loss_plot.log_y_checkbox])
+        export_view(widget, path, f"{title} at step {step:,}",
+                    [self.loss_plot.log_y_checkbox, self.loss_plot.batch_checkbox])
         self._say(f"Saved the {view} view to {Path(path).name}")
 
     def show_shortcuts(self) -> None:
@@ -565,8 +566,8 @@ class MainWindow(QMainWindow):
 
     def _render_plots(self, snapshot: Snapshot) -> None:
         parts = snapshot.parts
-        if "curve" in parts:
-            self.loss_plot.set_curve(*parts["curve"])
+        if "curves" in parts:
+            self.loss_plot.set_curves(parts["curves"])
         if "regions" in parts:
             self._show_regions(parts["regions"])
         if "weights" in parts:

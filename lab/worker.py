@@ -24,11 +24,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 from threadpoolctl import threadpool_limits
 
 from lab.core.parts import DEFAULT_PARTS, PARTS
+from lab.core.points import Columns
+from lab.core.runner import give_points
+from lab.core.settings import TrainingSettings
 from lab.core.training import (
     NO_POINTS,
     Diverged,
@@ -65,7 +67,7 @@ class TrainingWorker(QThread):
         self._paused = False
         self._alive = True
         self._wanted: dict[str, Any] = dict(DEFAULT_PARTS)  # part name -> its view's argument
-        self._points: tuple[np.ndarray, np.ndarray] | None = None
+        self._points: Columns | None = None
         self._ticket = 0
 
     # --- called from the GUI thread -------------------------------------------------------
@@ -73,13 +75,13 @@ class TrainingWorker(QThread):
         """Build a fresh run (Reset, new model, imported weights); ends any current run."""
         self._post(lambda: self._configure(config))
 
-    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
+    def set_points(self, columns: Columns) -> None:
         """New points; the run trains on them from its next step."""
-        self._post(lambda: self._set_points(xy, labels))
+        self._post(lambda: self._set_points(columns))
 
-    def set_learning_rate(self, learning_rate: float) -> None:
-        """Takes effect from the next training slice (~5 ms)."""
-        self._post(lambda: self._set_learning_rate(learning_rate))
+    def set_training(self, training: TrainingSettings) -> None:
+        """A new learning rate, penalty rate or batch size, from the next slice (~5 ms)."""
+        self._post(lambda: self._run.adjust(training) if self._run is not None else None)
 
     def want(self, part: str, argument: Any = None, wanted: bool = True) -> None:
         """Send this part (lab.core.parts) from now on, made with `argument`, or stop sending
@@ -193,25 +195,18 @@ class TrainingWorker(QThread):
         self._run = None  # should the new one fail to build, no stale run trains on
         self._run = TrainingRun.from_config(config)
         if self._points is not None:
-            self._run.set_points(*self._points)
+            give_points(self._run, self._points)
         self._send()
 
-    def _set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
-        self._points = (xy, labels)
+    def _set_points(self, columns: Columns) -> None:
+        self._points = columns
         if self._run is None:
             return
-        try:
-            self._run.set_points(xy, labels)
-        except ValueError:  # more classes than the model has: the GUI rebuilds the model
-            self._run.set_points(np.empty((0, 2)), np.empty(0, dtype=np.int64))
+        give_points(self._run, columns)
         if self._remaining and not self._run.point_count:
             self._finish(RunEnd.stopped(NO_POINTS))
         elif not self._remaining or self._paused:
             self._send()
-
-    def _set_learning_rate(self, learning_rate: float) -> None:
-        if self._run is not None:
-            self._run.learning_rate = learning_rate
 
     def _pause(self) -> None:
         if self._remaining and not self._paused:

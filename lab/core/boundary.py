@@ -141,3 +141,70 @@ def grid_points(rect: Rect, nx: int, ny: int) -> np.ndarray:
     ys = y0 + (np.arange(ny) + 0.5) * ((y1 - y0) / ny)
     gx, gy = np.meshgrid(xs, ys)
     return np.column_stack((gx.ravel(), gy.ravel()))
+
+
+# The square's edges as pairs of its corners (0 bottom-left, 1 bottom-right, 2 top-right,
+# 3 top-left): bottom, right, top, left.
+_EDGES = ((0, 1), (1, 2), (3, 2), (0, 3))
+
+
+def contour_segments(field: np.ndarray, rect: Rect, level: float = 0.0) -> np.ndarray:
+    """Where `field` crosses `level`, as line segments (M, 2, 2) in data coordinates.
+
+    `field` (ny, nx) holds values at the cell centres of ``grid_points(rect, nx, ny)``.
+    Marching squares: each square of four neighbouring samples that the level crosses gets
+    a segment between the crossings on its edges, placed by linear interpolation; a saddle
+    (crossings on all four edges) is split as its centre's value says.
+    """
+    field = np.asarray(field, dtype=np.float64) - level
+    ny, nx = field.shape
+    if nx < 2 or ny < 2:
+        return np.empty((0, 2, 2))
+    x0, y0, x1, y1 = rect
+    dx, dy = (x1 - x0) / nx, (y1 - y0) / ny
+    corners = np.stack([field[:-1, :-1], field[:-1, 1:], field[1:, 1:], field[1:, :-1]])
+    xs = x0 + (np.arange(nx - 1) + 0.5) * dx
+    ys = y0 + (np.arange(ny - 1) + 0.5) * dy
+    corner_x = np.stack([xs, xs + dx, xs + dx, xs])[:, None, :]
+    corner_y = np.stack([ys, ys, ys + dy, ys + dy])[:, :, None]
+    above = corners > 0
+    crossed, points = [], []
+    for start, end in _EDGES:
+        crossed.append(above[start] != above[end])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.clip(corners[start] / (corners[start] - corners[end]), 0.0, 1.0)
+        points.append(np.stack([
+            corner_x[start] + t * (corner_x[end] - corner_x[start]),
+            corner_y[start] + t * (corner_y[end] - corner_y[start]),
+        ], axis=-1))
+    crossed, points = np.stack(crossed), np.stack(points)  # (4, ...), (4, ..., 2)
+    count = crossed.sum(axis=0)
+    pairs = np.argsort(~crossed, axis=0, kind="stable")[:2]  # the first two crossed edges
+    two = count == 2
+    segments = [np.stack([np.take_along_axis(points, pairs[k][None, ..., None], 0)[0][two]
+                          for k in (0, 1)], axis=1)]
+    four = count == 4
+    if four.any():
+        centre_above = (corners.mean(axis=0) > 0)[four]
+        corner_above = above[0][four]
+        edge = points[:, four]  # (4, m, 2): bottom, right, top, left
+        # With the centre on the bottom-left corner's side, that corner joins the top-right
+        # one, and the level cuts off the other two: bottom-right, then top-left.
+        joined = (centre_above == corner_above)[:, None]
+        segments += [
+            np.stack([edge[0], np.where(joined, edge[1], edge[3])], axis=1),
+            np.stack([edge[2], np.where(joined, edge[3], edge[1])], axis=1),
+        ]
+    return np.concatenate(segments) if segments else np.empty((0, 2, 2))
+
+
+def decision_contour(probabilities: np.ndarray, rect: Rect) -> np.ndarray:
+    """Segments (M, 2, 2) where the most likely class changes, over a (ny, nx, k) grid."""
+    k = probabilities.shape[-1]
+    if k == 2:
+        return contour_segments(probabilities[..., 1] - probabilities[..., 0], rect)
+    pieces = []
+    for c in range(k):
+        others = np.delete(probabilities, c, axis=-1).max(axis=-1)
+        pieces.append(contour_segments(probabilities[..., c] - others, rect))
+    return np.concatenate(pieces)

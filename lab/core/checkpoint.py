@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lab.core.curves import SampledState
 from lab.core.loss_history import HistoryState
 
 OptimizerState = Mapping[str, Mapping[str, np.ndarray]]
@@ -15,24 +16,31 @@ OptimizerState = Mapping[str, Mapping[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Weights, optimizer state and loss history at one step; every array a private,
-    read-only copy.
+    """Weights, optimizer state, loss history and where the mini-batches stand, at one step;
+    every array a private, read-only copy.
 
-    A fresh model has no optimizer state (slots start at zero on the first step) and an
-    empty history that starts at its step.
+    A fresh model has no optimizer state (slots start at zero on the first step), an empty
+    history that starts at its step, and its first epoch ahead of it. `epoch` and `position`
+    say which shuffled order of the training points the batches come from and how far into
+    it they are; `evaluations` are the losses measured on all training and test points now
+    and then.
     """
 
     step: int
     weights: Mapping[str, np.ndarray]
     optimizer_state: OptimizerState = field(default_factory=dict)
     history: HistoryState | None = None
+    epoch: int = 0
+    position: int = 0
+    evaluations: SampledState = field(default_factory=SampledState)
 
     def __post_init__(self) -> None:
         if self.history is None:
             object.__setattr__(self, "history", HistoryState(first_step=self.step))
         # Read-only, so a checkpoint handed to another thread (the autosave's writer, the
         # worker) cannot change under it.
-        arrays = [*self.weights.values(), self.history.mins, self.history.maxs, self.history.raw]
+        arrays = [*self.weights.values(), self.history.mins, self.history.maxs, self.history.raw,
+                  self.evaluations.steps, self.evaluations.train, self.evaluations.test]
         arrays += [array for slots in self.optimizer_state.values() for array in slots.values()]
         for array in arrays:
             if isinstance(array, np.ndarray):

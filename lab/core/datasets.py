@@ -22,8 +22,12 @@ class Dataset:
     label: str
     default_count: int
     default_noise: float
-    classes: int
+    classes: int  # 0 for a regression data set
     make: Maker
+
+    @property
+    def task(self) -> str:
+        return "regression" if self.classes == 0 else "classification"
 
 
 def _split(total: int, parts: int) -> tuple[int, ...]:
@@ -104,6 +108,23 @@ def _linear(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> 
     ]
 
 
+_REGRESSION_SIZE = 3.0  # points lie in [-3, 3]² and their values in about [-1, 1]
+
+
+def _plane(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """A tilted plane, value = (x + y) / 6; noise jitters the values. As in Playground."""
+    xy = rng.uniform(-_REGRESSION_SIZE, _REGRESSION_SIZE, size=(counts[0], 2))
+    values = xy.sum(axis=1) / (2 * _REGRESSION_SIZE) + rng.normal(0, noise, counts[0])
+    return [np.column_stack((xy, values))]
+
+
+def _gaussian(counts: tuple[int, ...], noise: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """A Gaussian bump in the middle, from -1 around it to 1 at its top."""
+    xy = rng.uniform(-_REGRESSION_SIZE, _REGRESSION_SIZE, size=(counts[0], 2))
+    values = 2 * np.exp(-(xy**2).sum(axis=1) / 2) - 1 + rng.normal(0, noise, counts[0])
+    return [np.column_stack((xy, values))]
+
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -113,12 +134,15 @@ DATASETS: dict[str, Dataset] = {
         Dataset("moons", "Moons", 200, 0.1, 2, _moons),
         Dataset("spiral", "Spiral", 300, 0.1, 2, _spiral),
         Dataset("linear", "Linearly separable", 100, 0.0, 2, _linear),
+        Dataset("plane", "Plane", 200, 0.05, 0, _plane),
+        Dataset("gaussian", "Gaussian", 200, 0.05, 0, _gaussian),
     )
 }
 
 
 def generate(kind: str, count: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``count`` points of data set ``kind`` as (xy float64 (N, 2), labels int64 (N,)).
+    """``count`` points of data set ``kind``: (xy float64 (N, 2), targets (N,)), the targets
+    int64 class labels for a classification set and float64 values for a regression one.
 
     Points come shuffled, so code that walks them in order does not see one class at a time.
     """
@@ -130,11 +154,23 @@ def generate(kind: str, count: int, noise: float, seed: int) -> tuple[np.ndarray
         raise ValueError(f"noise must be a finite number of at least 0, got {noise!r}")
     dataset = DATASETS[kind]
     rng = np.random.default_rng(seed)
+    if dataset.task == "regression":
+        (rows,) = dataset.make((int(count),), float(noise), rng)
+        return rows[:, :2].copy(), rows[:, 2].copy()
     parts = dataset.make(_split(int(count), dataset.classes), float(noise), rng)
     xy = np.concatenate(parts).astype(np.float64)
     labels = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts])
     order = rng.permutation(len(xy))
     return xy[order], labels[order]
+
+
+def split_mask(count: int, percent: int, seed: int) -> np.ndarray:
+    """Which of `count` points to hold out for testing: `percent` of them (rounded), drawn
+    by the seed, so the same points, percentage and seed always give the same split."""
+    held_out = round(count * percent / 100)
+    test = np.zeros(count, dtype=bool)
+    test[np.random.default_rng([seed, percent]).permutation(count)[:held_out]] = True
+    return test
 
 
 def tutorial_points() -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,9 @@
-"""Model settings and the engine graph they describe: the perceptron or an MLP.
+"""Model settings and the engine graph they describe: a perceptron or an MLP, for
+classification or regression, on the chosen input features, with an optional penalty.
 
-Both end in softmax with the mean cross-entropy loss, so the learning rate means the same
-whatever the number of points.
+Classification ends in softmax with the mean cross-entropy, regression in one linear output
+with the mean squared error: either way the loss is a mean over the points, so a learning
+rate means the same whatever their number.
 """
 
 from __future__ import annotations
@@ -13,28 +15,43 @@ from dataclasses import dataclass
 import numpy as np
 
 import engine as ts
+from lab.core.features import DEFAULT_FEATURES, check_features
 
 MODEL_KINDS = {"perceptron": "Perceptron", "mlp": "MLP"}
-ACTIVATIONS = {"sigmoid": ts.sigmoid, "tanh": ts.tanh, "relu": ts.relu}
+TASKS = {"classification": "Classification", "regression": "Regression"}
+ACTIVATIONS = {"sigmoid": ts.sigmoid, "tanh": ts.tanh, "relu": ts.relu, "linear": None}
+REGULARIZATIONS = {"none": "None", "l2": "L2", "l1": "L1"}
 MAX_HIDDEN_UNITS = 256
 MAX_SEED = 2**31 - 1
 
 
+def whole(value: object, low: int, high: int) -> bool:
+    """An integer (not a bool) from low to high: what counts and sizes from files must be."""
+    return (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= value <= high
+    )
+
+
 @dataclass(frozen=True)
 class ModelSettings:
-    """What the user picked: model kind, hidden layers, activation, class count, init seed."""
+    """What the user picked: model kind, hidden layers, activation, task and class count,
+    input features, init seed."""
 
     kind: str = "perceptron"
     hidden: tuple[int, ...] = (8, 8)
     activation: str = "tanh"
     classes: int = 2
     seed: int = 0
+    task: str = "classification"
+    features: tuple[str, ...] = DEFAULT_FEATURES
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}; choose from {list(MODEL_KINDS)}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {self.activation!r}")
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; choose from {list(TASKS)}")
         if not 2 <= self.classes <= 4:
             raise ValueError(f"a model needs 2 to 4 classes, not {self.classes}")
         if self.kind == "mlp" and not self.hidden:
@@ -43,19 +60,18 @@ class ModelSettings:
             raise ValueError(f"hidden layer sizes must be 1 to {MAX_HIDDEN_UNITS}")
         if not whole(self.seed, 0, MAX_SEED):
             raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED}")
+        object.__setattr__(self, "features", check_features(tuple(self.features)))
+
+    @property
+    def outputs(self) -> int:
+        """One per class, or the single predicted value."""
+        return self.classes if self.task == "classification" else 1
 
     @property
     def layers(self) -> list[int]:
         """Layer sizes from input to output, e.g. [2, 8, 8, 2]."""
         hidden = list(self.hidden) if self.kind == "mlp" else []
-        return [2, *hidden, self.classes]
-
-
-def whole(value: object, low: int, high: int) -> bool:
-    """An integer (not a bool) from low to high: what counts and sizes from files must be."""
-    return (
-        isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= value <= high
-    )
+        return [len(self.features), *hidden, self.outputs]
 
 
 def parse_hidden(text: str) -> tuple[int, ...]:
@@ -101,25 +117,70 @@ def initial_weights(settings: ModelSettings) -> dict[str, np.ndarray]:
 
 
 class Model:
-    """The engine graph for some settings: inputs, variables, class probabilities and loss."""
+    """The engine graph for some settings: inputs, variables, outputs and the loss.
 
-    def __init__(self, settings: ModelSettings, weights: dict[str, np.ndarray] | None = None):
+    `data_loss` is the mean cross-entropy or squared error; `loss`, what training minimizes,
+    adds the penalty (rate × the sum of the weights' squares or absolute values, biases
+    left out) when there is one. The penalty's rate is a constant whose value can change
+    between steps (`set_penalty_rate`).
+    """
+
+    def __init__(
+        self,
+        settings: ModelSettings,
+        weights: dict[str, np.ndarray] | None = None,
+        regularization: str = "none",
+        penalty_rate: float = 0.0,
+    ):
+        if regularization not in REGULARIZATIONS:
+            raise ValueError(f"unknown regularization {regularization!r}")
         self.settings = settings
         start = weights if weights is not None else initial_weights(settings)
         self.graph = ts.Graph()
         with self.graph:
             self.x = ts.placeholder("x")
-            self.one_hot = ts.placeholder("one_hot")
+            self.target = ts.placeholder("target")  # one-hot classes, or (N, 1) values
             self.variables = {name: ts.Variable(start[name], name) for name in start}
+            self.hidden_layers: list[ts.Node] = []  # each hidden layer's activations
             activation = ACTIVATIONS[settings.activation]
             layer_count = len(settings.layers) - 1
             h = self.x
             for i in range(1, layer_count + 1):
                 h = ts.add(ts.matmul(h, self.variables[f"W{i}"]), self.variables[f"b{i}"])
                 if i < layer_count:
-                    h = activation(h)
-            self.probabilities = ts.softmax(h, name="probabilities")
-            self.loss = ts.softmax_cross_entropy(h, self.one_hot, name="loss")
+                    h = h if activation is None else activation(h)
+                    self.hidden_layers.append(h)
+            self.output = h
+            if settings.task == "classification":
+                self.probabilities = ts.softmax(h, name="probabilities")
+                self.data_loss = ts.softmax_cross_entropy(h, self.target, name="loss")
+            else:
+                self.data_loss = ts.reduce_mean(ts.square(ts.subtract(h, self.target)),
+                                                name="loss")
+            self.penalty_rate = None
+            self.loss = self.data_loss
+            if regularization != "none":
+                self.penalty_rate = ts.constant(float(penalty_rate), "penalty_rate")
+                size = ts.square if regularization == "l2" else ts.abs
+                matrices = [v for name, v in self.variables.items() if name.startswith("W")]
+                total = ts.reduce_sum(size(matrices[0]))
+                for matrix in matrices[1:]:
+                    total = ts.add(total, ts.reduce_sum(size(matrix)))
+                self.loss = ts.add(self.data_loss, ts.multiply(self.penalty_rate, total),
+                                   name="loss_with_penalty")
+
+    def set_penalty_rate(self, rate: float) -> None:
+        """The penalty's rate from the next step on (no penalty, no effect)."""
+        if self.penalty_rate is not None:
+            self.penalty_rate.output = np.asarray(float(rate))
+
+    def targets(self, labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """What the `target` placeholder is fed for points of these classes or values."""
+        if self.settings.task == "regression":
+            return np.asarray(values, dtype=np.float64).reshape(-1, 1)
+        one_hot = np.zeros((len(labels), self.settings.classes))
+        one_hot[np.arange(len(labels)), labels] = 1.0
+        return one_hot
 
     def current_weights(self) -> dict[str, np.ndarray]:
         """Copies of the variables' values, safe to hand to another thread."""

@@ -29,8 +29,11 @@ class Part:
 PARTS: dict[str, Part] = {
     part.name: part
     for part in (
-        # The loss curve: (steps, losses), at most ~2,000 points however long the run.
-        Part("curve", 0.1, lambda run, _: run.curve()),
+        # The loss curves by name ("train", "test", "batch"): (steps, losses) each, at most
+        # ~2,000 points however long the run.
+        Part("curves", 0.1, lambda run, _: run.curves()),
+        # Loss, accuracy or R², confusion matrices on the training and the test points.
+        Part("scores", 0.25, lambda run, _: run.scores()),
         # Class probabilities on a grid over the rectangle the data plot shows.
         Part("regions", 0.25, lambda run, rect: run.regions(rect), default=False),
         # The weights again, at the pace of the views that draw them (tables, boundary).

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from lab.core.parts import PARTS
+from lab.core.points import Columns, validate_columns
+from lab.core.settings import TrainingSettings
 from lab.core.training import (
     NO_POINTS,
     Diverged,
@@ -29,8 +31,8 @@ class Runner(Protocol):
     """The commands a workspace gives; a Train or Step ends with `run_finished(ticket)`."""
 
     def configure(self, config: RunConfig) -> None: ...
-    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None: ...
-    def set_learning_rate(self, learning_rate: float) -> None: ...
+    def set_points(self, columns: Columns) -> None: ...
+    def set_training(self, training: TrainingSettings) -> None: ...
     def train(self, steps: int, ticket: int) -> None: ...
     def step_once(self, ticket: int) -> None: ...
     def pause(self) -> None: ...
@@ -70,25 +72,22 @@ class InlineRunner:
                            f"{', '.join(PARTS)}")
         self._parts: dict[str, Any] = dict.fromkeys(parts)
         self._run: TrainingRun | None = None
-        self._points: tuple[np.ndarray, np.ndarray] | None = None
+        self._points: Columns | None = None
 
     def configure(self, config: RunConfig) -> None:
         self._run = TrainingRun.from_config(config)
         if self._points is not None:
-            self._run.set_points(*self._points)
+            give_points(self._run, self._points)
         self._receiver.receive(self._run.snapshot(self._parts))
 
-    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
-        self._points = (xy, labels)
+    def set_points(self, columns: Columns) -> None:
+        self._points = columns
         if self._run is not None:
-            try:
-                self._run.set_points(xy, labels)
-            except ValueError:  # more classes than the model has: the workspace rebuilds it
-                self._run.set_points(np.empty((0, 2)), np.empty(0, dtype=np.int64))
+            give_points(self._run, columns)
 
-    def set_learning_rate(self, learning_rate: float) -> None:
+    def set_training(self, training: TrainingSettings) -> None:
         if self._run is not None:
-            self._run.learning_rate = learning_rate
+            self._run.adjust(training)
 
     def train(self, steps: int, ticket: int) -> None:
         run = self._run
@@ -131,3 +130,12 @@ class InlineRunner:
     def stop(self, reason: str = "stopped") -> None:
         """Nothing to stop."""
 
+
+
+def give_points(run: TrainingRun, columns: Columns) -> None:
+    """Hand a run new points; with more classes than its model has, none (the workspace
+    builds a model for them)."""
+    try:
+        run.set_points(columns)
+    except ValueError:
+        run.set_points(validate_columns(np.empty((0, 2)), np.empty(0, dtype=np.int64)))

@@ -11,11 +11,13 @@ import numbers
 from dataclasses import dataclass
 
 from lab.core.datasets import DATASETS, TUTORIAL_SEED
-from lab.core.model import MAX_SEED, whole
+from lab.core.model import MAX_SEED, REGULARIZATIONS, whole
 from lab.core.optimizers import OPTIMIZERS
 from lab.core.points import MAX_POINTS
 
 MAX_STEPS = 10_000_000
+MAX_TEST_SPLIT = 90  # percent of the points held out for testing
+MAX_PENALTY_RATE = 10.0
 MAX_NOISE = 5.0  # a standard deviation in data units; the data sets span about -3 to 3
 MIN_LEARNING_RATE = 1e-5
 MAX_LEARNING_RATE = 10.0
@@ -32,6 +34,7 @@ class DataSettings:
     count: int = DATASETS["blobs"].default_count
     noise: float = DATASETS["blobs"].default_noise
     seed: int = TUTORIAL_SEED
+    test_split: int = 0  # percent of the points held out for testing
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -45,14 +48,19 @@ class DataSettings:
             raise ValueError(f"the noise must be a number from 0 to {MAX_NOISE:g}, not {noise!r}")
         if not whole(self.seed, 0, MAX_SEED):
             raise ValueError(f"the data seed must be a whole number from 0 to {MAX_SEED}")
+        if not whole(self.test_split, 0, MAX_TEST_SPLIT):
+            raise ValueError(f"the test split must be a whole percentage from 0 to "
+                             f"{MAX_TEST_SPLIT}")
 
     @classmethod
-    def for_dataset(cls, dataset: str, seed: int = TUTORIAL_SEED) -> DataSettings:
+    def for_dataset(
+        cls, dataset: str, seed: int = TUTORIAL_SEED, test_split: int = 0
+    ) -> DataSettings:
         """A data set with its own default count and noise."""
         if dataset not in DATASETS:
             raise ValueError(f"unknown data set {dataset!r}; choose from {', '.join(DATASETS)}")
         defaults = DATASETS[dataset]
-        return cls(dataset, defaults.default_count, defaults.default_noise, seed)
+        return cls(dataset, defaults.default_count, defaults.default_noise, seed, test_split)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,9 @@ class TrainingSettings:
     optimizer: str = "gradient_descent"
     learning_rate: float = 0.1
     steps: int = 300
+    batch_size: int = 0  # points per step; 0: all of them, the tutorial's full batch
+    regularization: str = "none"  # or "l2", "l1": a penalty on the weights' size
+    regularization_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -80,3 +91,13 @@ class TrainingSettings:
             )
         if not whole(self.steps, 1, MAX_STEPS):
             raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS:,}")
+        if not whole(self.batch_size, 0, MAX_POINTS):
+            raise ValueError(f"the batch size must be a whole number from 1 to {MAX_POINTS:,} "
+                             f"(0: all points)")
+        if self.regularization not in REGULARIZATIONS:
+            raise ValueError(f"unknown regularization {self.regularization!r}; choose from "
+                             f"{', '.join(REGULARIZATIONS)}")
+        rate = self.regularization_rate
+        if not isinstance(rate, numbers.Real) or not 0 <= rate <= MAX_PENALTY_RATE:
+            raise ValueError(f"the regularization rate must be from 0 to {MAX_PENALTY_RATE:g}, "
+                             f"not {rate!r}")

@@ -2,6 +2,11 @@
 
 Qt-free. A runner (the GUI's worker thread, or the CLI's loop) owns a run while it trains and
 hands out `Snapshot`s: copies that stay valid whatever the run does next.
+
+A step trains on all training points (the tutorial's full batch) or on the next mini-batch
+of a shuffled order of them, one order per epoch drawn from the model's seed. Held-out test
+points never train; their loss, and the loss on all training points when steps see only
+batches, are measured at the start of every epoch (every step with the full batch).
 """
 
 from __future__ import annotations
@@ -16,14 +21,19 @@ from typing import Any
 import numpy as np
 
 import engine as ts
-from lab.core.boundary import Rect, grid_points
+from lab.core.boundary import Rect, decision_contour, grid_points
 from lab.core.checkpoint import Checkpoint, OptimizerState
+from lab.core.curves import SampledCurves
+from lab.core.features import feature_matrix, is_linear
 from lab.core.loss_history import LossHistory
 from lab.core.model import Model, ModelSettings
 from lab.core.optimizers import OPTIMIZER_SLOTS, make_optimizer
 from lab.core.parts import PARTS
+from lab.core.points import Columns
+from lab.core.settings import TrainingSettings
 
 GRID_SIZE = 96
+NO_POINTS = "stopped: there are no points to train on"
 
 
 @dataclass(frozen=True)
@@ -35,18 +45,38 @@ class RunConfig:
     """
 
     model: ModelSettings
-    optimizer: str = "gradient_descent"
-    learning_rate: float = 0.1
+    training: TrainingSettings = field(default_factory=TrainingSettings)
     checkpoint: Checkpoint | None = None
     run_id: int = 0
 
 
 @dataclass(frozen=True)
 class Grid:
-    """Class probabilities on a regular grid over `rect`: shape (ny, nx, classes)."""
+    """What the model says over `rect`, on a regular grid (row 0 at the bottom): class
+    probabilities (ny, nx, classes) or predicted values (ny, nx), and the segments where
+    the predicted class changes (empty where the window draws exact lines instead)."""
 
     rect: Rect
-    probabilities: np.ndarray
+    probabilities: np.ndarray | None = None
+    values: np.ndarray | None = None
+    contour: np.ndarray = field(default_factory=lambda: np.empty((0, 2, 2)))
+
+
+@dataclass(frozen=True)
+class Score:
+    """How the current weights do on a set of points."""
+
+    count: int
+    loss: float | None = None
+    accuracy: float | None = None  # classification
+    r2: float | None = None  # regression: 1 - residual / total sum of squares
+    confusion: np.ndarray | None = None  # classification: counts, true class by predicted
+
+
+@dataclass(frozen=True)
+class Scores:
+    train: Score
+    test: Score | None  # None without held-out points
 
 
 @dataclass(frozen=True)
@@ -61,6 +91,7 @@ class Snapshot:
     settings: ModelSettings
     learning_rate: float  # the one in effect (it may change mid-run)
     run_start_step: int = 0  # where the current Train or Step began, for "step k of N"
+    epoch: int = 0  # epochs completed
     parts: Mapping[str, Any] = field(default_factory=dict)  # by name, see lab.core.parts
     created: float = field(default_factory=time.perf_counter)  # to measure how stale it is
 
@@ -93,11 +124,25 @@ class RunEnd:
         return cls(EndKind.FAILED, f"failed: {details.strip().splitlines()[-1]}")
 
 
-NO_POINTS = "stopped: there are no points to train on"
-
-
 class Diverged(ArithmeticError):
     """The loss stopped being finite; the run has rolled back to its last good weights."""
+
+
+@dataclass(frozen=True)
+class _Points:
+    """Training or test points as the graph takes them."""
+
+    features: np.ndarray
+    targets: np.ndarray
+    labels: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, rows: np.ndarray) -> _Points:
+        return _Points(self.features[rows], self.targets[rows], self.labels[rows],
+                       self.values[rows])
 
 
 class TrainingRun:
@@ -106,40 +151,51 @@ class TrainingRun:
     def __init__(
         self,
         settings: ModelSettings,
-        optimizer: str = "gradient_descent",
-        learning_rate: float = 0.1,
+        training: TrainingSettings | None = None,
         checkpoint: Checkpoint | None = None,
         run_id: int = 0,
     ) -> None:
         self.run_id = run_id
-        self.model = Model(settings, checkpoint.weights if checkpoint else None)
-        self.optimizer_name = optimizer
-        self._optimizer = make_optimizer(optimizer, learning_rate)
+        self.training = training = training or TrainingSettings()
+        self.model = Model(settings, checkpoint.weights if checkpoint else None,
+                           training.regularization, training.regularization_rate)
+        self._optimizer = make_optimizer(training.optimizer, training.learning_rate)
         with self.model.graph:
             self._train_op = self._optimizer.minimize(self.model.loss)
         self._fetches = [self._train_op, self.model.loss]
         self._session = ts.Session()
+        checkpoint = checkpoint or Checkpoint(0, self.model.current_weights())
+        self.step = checkpoint.step
+        self.history = LossHistory.from_state(checkpoint.history)
+        self.evaluations = SampledCurves(checkpoint.evaluations)
+        self.epoch, self.position = checkpoint.epoch, checkpoint.position
+        self._load_optimizer_state(checkpoint.optimizer_state)
+        empty = np.empty(0)
+        self._train = self._test = _Points(np.empty((0, len(settings.features))),
+                                           np.empty((0, settings.outputs)),
+                                           empty.astype(np.int64), empty)
+        self._has_test = False
         self._feed: dict = {}
-        self._labels = np.zeros(0, dtype=np.int64)
-        if checkpoint is None:
-            self.step, self.history = 0, LossHistory()
-        else:
-            self.step = checkpoint.step
-            self.history = LossHistory.from_state(checkpoint.history)
-            self._load_optimizer_state(checkpoint.optimizer_state)
+        self._points_set = False
+        self._order: np.ndarray | None = None  # this epoch's shuffled order of the points
+        self._scores: tuple[int, Scores] | None = None  # (step, scores)
+        # Whether the data loss holds the probabilities of the last full-batch step.
+        self._step_probabilities = False
         self.run_start_step = self.step
         self._weights: tuple[int, dict[str, np.ndarray]] | None = None  # (step, copies)
-        self._last_good = (self.step, self.weights(), self.history.state())
+        self._last_good = self._good_state()
 
     @classmethod
     def from_config(cls, config: RunConfig) -> TrainingRun:
-        return cls(
-            config.model, config.optimizer, config.learning_rate, config.checkpoint, config.run_id
-        )
+        return cls(config.model, config.training, config.checkpoint, config.run_id)
 
     @property
     def settings(self) -> ModelSettings:
         return self.model.settings
+
+    @property
+    def optimizer_name(self) -> str:
+        return self.training.optimizer
 
     @property
     def learning_rate(self) -> float:
@@ -150,31 +206,57 @@ class TrainingRun:
         """Takes effect on the next step: the optimizer reads it every step."""
         self._optimizer.learning_rate = float(value)
 
-    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
-        """Train on these points from the next step on."""
-        labels = np.asarray(labels, dtype=np.int64)
-        if labels.size and labels.max() >= self.settings.classes:
+    def adjust(self, training: TrainingSettings) -> None:
+        """What can change mid-run, from the next step on: the learning rate, the penalty's
+        rate and the batch size (another optimizer or penalty needs a new run)."""
+        self.training = training
+        self.learning_rate = training.learning_rate
+        self.model.set_penalty_rate(training.regularization_rate)
+
+    # --- points -------------------------------------------------------------------------------
+    def set_points(self, columns: Columns) -> None:
+        """Train on these points from the next step on (new points start a new epoch's order;
+        the first points a run gets continue the epoch it was saved in)."""
+        settings = self.settings
+        labels = np.asarray(columns.labels, dtype=np.int64)
+        if settings.task == "classification" and labels.size and labels.max() >= settings.classes:
             raise ValueError(
                 f"the points have {labels.max() + 1} classes but the model has "
-                f"{self.settings.classes}; reset the model"
+                f"{settings.classes}; reset the model"
             )
-        one_hot = np.zeros((labels.size, self.settings.classes))
-        one_hot[np.arange(labels.size), labels] = 1.0
-        self._feed = {self.model.x: np.asarray(xy, dtype=np.float64), self.model.one_hot: one_hot}
-        self._labels = labels
-        self.model.loss.probabilities = None  # the accuracy of old points says nothing now
+        every = _Points(feature_matrix(columns.xy, settings.features),
+                        self.model.targets(labels, columns.values), labels,
+                        np.asarray(columns.values, dtype=np.float64))
+        test = np.asarray(columns.test, dtype=bool)
+        self._train = every.subset(~test)
+        self._test = every.subset(test)
+        self._has_test = bool(test.any())
+        self._feed = {self.model.x: self._train.features, self.model.target: self._train.targets}
+        self._order = None
+        if self._points_set:
+            self.position = 0
+        self._points_set = True
+        self._scores = None
+        self._step_probabilities = False
 
     @property
     def point_count(self) -> int:
-        return self._labels.size
+        """Training points (held-out test points do not count)."""
+        return len(self._train)
 
+    @property
+    def batched(self) -> bool:
+        """Whether steps see mini-batches rather than all training points."""
+        return 0 < self.training.batch_size < len(self._train)
+
+    # --- training -----------------------------------------------------------------------------
     def train(self, max_steps: int, seconds: float = math.inf) -> int:
         """Up to `max_steps` steps, stopping early after `seconds`; returns the steps taken.
 
         Raises Diverged (after rolling back to the last good weights) when the loss is no
         longer finite.
         """
-        if not self._labels.size:
+        if not len(self._train):
             raise ValueError("there are no points to train on")
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self._steps(max_steps, time.perf_counter() + seconds)
@@ -183,8 +265,16 @@ class TrainingRun:
         """The hot loop; a non-finite loss is caught here, so numpy need not warn about it."""
         run, fetches, feed = self._session.run, self._fetches, self._feed
         append = self.history.append
+        batched, count = self.batched, len(self._train)
+        measured = batched or self._has_test  # else the step's own loss is the whole story
         done = 0
         while done < max_steps:
+            if measured and (not batched or self.position in (0, count)):
+                self._measure()
+            if batched:
+                feed = self._next_batch()
+            else:
+                self.epoch += 1
             loss = run(fetches, feed)[1]
             if not math.isfinite(loss):
                 bad_step = self.step + 1
@@ -199,19 +289,52 @@ class TrainingRun:
             self.step += 1
             if time.perf_counter() >= deadline:
                 break
+        self._step_probabilities = not batched  # what the last forward pass left behind
         return done
 
+    def _next_batch(self) -> dict:
+        """The next mini-batch of this epoch's shuffled order, starting a new epoch (and
+        order) when the last one is used up; its last batch may be smaller."""
+        count, size = len(self._train), self.training.batch_size
+        if self.position >= count:
+            self.epoch, self.position, self._order = self.epoch + 1, 0, None
+        if self._order is None:
+            rng = np.random.default_rng([self.settings.seed, self.epoch])
+            self._order = rng.permutation(count)
+        rows = self._order[self.position : self.position + size]
+        self.position += len(rows)
+        return {self.model.x: self._train.features[rows],
+                self.model.target: self._train.targets[rows]}
+
+    def _measure(self) -> None:
+        """The loss on all training points (when steps see batches) and on the test points,
+        recorded at the step about to be taken, as the history records its loss."""
+        run, loss = self._session.run, self.model.loss
+        train = run(loss, self._feed) if self.batched else math.nan
+        test = math.nan
+        if self._has_test:
+            test = run(loss, {self.model.x: self._test.features,
+                              self.model.target: self._test.targets})
+        self.evaluations.add(self.step + 1, float(train), float(test))
+
+    def _good_state(self) -> tuple:
+        return (self.step, self.weights(), self.history.state(), self.epoch, self.position,
+                self.evaluations.state())
+
     def _roll_back(self) -> int:
-        """Go back to the last finite weights a snapshot saw, their step and loss history;
-        returns that step."""
-        step, weights, history = self._last_good
+        """Go back to the last finite weights a snapshot saw, their step, loss history and
+        batch order; returns that step."""
+        step, weights, history, epoch, position, evaluations = self._last_good
         self.model.assign(weights)
-        self.step = step
+        self.step, self.epoch, self.position, self._order = step, epoch, position, None
         self.history = LossHistory.from_state(history)
-        self._weights = None
+        self.evaluations = SampledCurves(evaluations)
+        self._weights = self._scores = None
+        self._step_probabilities = False
         self._train_op.reset_state()  # momentum and Adam moments hold the diverged step
         return step
 
+    # --- what a snapshot shows ----------------------------------------------------------------
     def weights(self) -> dict[str, np.ndarray]:
         """Read-only copies of the weights, made once per step and shared by what asks."""
         if self._weights is None or self._weights[0] != self.step:
@@ -226,12 +349,9 @@ class TrainingRun:
         what its view asked for (a rectangle for the regions, say)."""
         weights = self.weights()
         if all(np.isfinite(w).all() for w in weights.values()):
-            self._last_good = (self.step, weights, self.history.state())
+            self._last_good = self._good_state()
         made = {name: PARTS[name].make(self, wanted) for name, wanted in (parts or {}).items()}
-        accuracy = self.accuracy()
-        loss = self.history.last
-        if loss is None and accuracy is not None:  # weights that came without a history
-            loss = float(self.model.loss.output)
+        loss, accuracy = self._numbers()
         return Snapshot(
             run_id=self.run_id,
             step=self.step,
@@ -241,37 +361,88 @@ class TrainingRun:
             settings=self.settings,
             learning_rate=self.learning_rate,
             run_start_step=self.run_start_step,
+            epoch=self.epoch,
             parts=made,
         )
 
-    def curve(self) -> tuple[np.ndarray, np.ndarray]:
-        """(steps, losses) of the whole run so far, in bounded size."""
-        return self.history.curve()
+    def _numbers(self) -> tuple[float | None, float | None]:
+        """The loss and accuracy on the training points, as cheaply as they are known: from
+        the last full-batch step's own forward pass, else from the latest scores (with
+        batches, the loss measured at the epoch's start)."""
+        if not self.batched and self._step_probabilities and self.history.count:
+            probabilities = getattr(self.model.data_loss, "probabilities", None)
+            right = None if probabilities is None else probabilities.argmax(1) == self._train.labels
+            return self.history.last, None if right is None else float(np.mean(right))
+        if not len(self._train):
+            return self.history.last, None
+        if not self.batched or self._scores is None:  # no step since the points or weights came
+            train = self.scores().train
+            return train.loss, train.accuracy
+        measured = self.evaluations.last[0]
+        loss = measured if math.isfinite(measured) else self.history.last
+        return loss, self._scores[1].train.accuracy
+
+    def accuracy(self) -> float | None:
+        """Share of training points classified right by the current weights."""
+        return self.scores().train.accuracy
+
+    def curves(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The loss curves so far, in bounded size: "train" (every step's loss, or with
+        batches the loss on all training points now and then), "batch" (each batch's loss,
+        with batches) and "test"."""
+        step_curve = self.history.curve()
+        curves = {"train": self.evaluations.curve("train") if self.batched else step_curve}
+        if self.batched:
+            curves["batch"] = step_curve
+        if self._has_test:
+            curves["test"] = self.evaluations.curve("test")
+        return curves
+
+    def scores(self) -> Scores:
+        """Loss, accuracy or R², and the confusion matrix on the training and test points
+        (one forward pass each, at most once per step)."""
+        if self._scores is None or self._scores[0] != self.step:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                test = self._score(self._test) if self._has_test else None
+                scores = Scores(self._score(self._train), test)
+            self._scores = (self.step, scores)
+        return self._scores[1]
+
+    def _score(self, points: _Points) -> Score:
+        if not len(points):
+            return Score(0)
+        self._step_probabilities = False
+        output, loss = self._session.run(
+            [self.model.output, self.model.loss],
+            {self.model.x: points.features, self.model.target: points.targets},
+        )
+        if self.settings.task == "regression":
+            residual = float(np.sum((points.values - output[:, 0]) ** 2))
+            spread = float(np.sum((points.values - points.values.mean()) ** 2))
+            return Score(len(points), float(loss), r2=1 - residual / spread if spread else None)
+        classes = self.settings.classes
+        predicted = output.argmax(axis=1)
+        confusion = np.bincount(points.labels * classes + predicted, minlength=classes**2)
+        return Score(len(points), float(loss), float(np.mean(predicted == points.labels)),
+                     confusion=confusion.reshape(classes, classes))
 
     def regions(self, rect: Rect) -> Grid:
-        """Class probabilities over `rect`, for the decision regions."""
-        points = grid_points(rect, GRID_SIZE, GRID_SIZE)
+        """What the model says over `rect`: class probabilities and where the class changes,
+        or predicted values."""
+        points = feature_matrix(grid_points(rect, GRID_SIZE, GRID_SIZE), self.settings.features)
+        if self.settings.task == "regression":
+            values = self._session.run(self.model.output, {self.model.x: points})
+            return Grid(rect, values=values.reshape(GRID_SIZE, GRID_SIZE))
         probabilities = self._session.run(self.model.probabilities, {self.model.x: points})
-        return Grid(rect, probabilities.reshape(GRID_SIZE, GRID_SIZE, -1))
+        probabilities = probabilities.reshape(GRID_SIZE, GRID_SIZE, -1)
+        straight = self.settings.kind == "perceptron" and is_linear(self.settings.features)
+        contour = np.empty((0, 2, 2)) if straight else decision_contour(probabilities, rect)
+        return Grid(rect, probabilities=probabilities, contour=contour)
 
     def checkpoint(self) -> Checkpoint:
         """What continuing exactly from this step needs (copies)."""
-        return Checkpoint(self.step, self.weights(), self._optimizer_state(), self.history.state())
-
-    def accuracy(self) -> float | None:
-        """Share of points classified right by the current weights.
-
-        Every step computes the probabilities (before its update); without a step since the
-        points or the weights came, one forward pass does (and leaves the loss it computed).
-        """
-        probabilities = self.model.loss.probabilities
-        if probabilities is None or probabilities.shape[0] != self._labels.size:
-            if not self._labels.size:
-                return None
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                self._session.run(self.model.loss, self._feed)
-            probabilities = self.model.loss.probabilities
-        return float(np.mean(probabilities.argmax(axis=1) == self._labels))
+        return Checkpoint(self.step, self.weights(), self._optimizer_state(), self.history.state(),
+                          self.epoch, self.position, self.evaluations.state())
 
     def _optimizer_state(self) -> dict[str, dict[str, np.ndarray]]:
         state: dict[str, dict[str, np.ndarray]] = {}

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from lab.core.checkpoint import Checkpoint
-from lab.core.datasets import generate, tutorial_points
+from lab.core.datasets import DATASETS, generate, split_mask, tutorial_points
 from lab.core.events import Change, Events
-from lab.core.io.weights_file import weights_metadata
+from lab.core.io.weights_file import model_settings, weights_metadata
 from lab.core.io.workspace_file import WorkspaceData, load_workspace, save_workspace
 from lab.core.model import ModelSettings, initial_weights
 from lab.core.points import PointSet
@@ -27,6 +27,7 @@ from lab.core.settings import DataSettings, TrainingSettings
 from lab.core.training import RunConfig, RunEnd, Snapshot
 
 NEEDS_TWO_CLASSES = "Training needs points of at least two classes: generate or click some."
+NEEDS_TRAINING_POINTS = "Training needs training points: generate or click some."
 
 
 class RunState(enum.Enum):
@@ -66,7 +67,7 @@ class Workspace:
     def __init__(self, data: WorkspaceData | None = None) -> None:
         data = data or default_data()
         self.events = Events()
-        self.points = PointSet(data.xy, data.labels)
+        self.points = PointSet(data.xy, data.labels, data.values, data.test)
         self.data = data.data
         self.model = data.model
         self.training = data.training
@@ -88,7 +89,7 @@ class Workspace:
     def attach(self, runner: Runner) -> None:
         """Hand the run to `runner`: it gets the points and builds the run from the checkpoint."""
         self._runner = runner
-        runner.set_points(self.points.xy, self.points.labels)
+        runner.set_points(self.points.columns)
         self._configure(self.checkpoint)
 
     def _configure(self, checkpoint: Checkpoint) -> None:
@@ -103,13 +104,7 @@ class Workspace:
             self._ticket += 1
             self._set_state(RunState.IDLE)
         if self._runner is not None:
-            config = RunConfig(
-                self.model,
-                self.training.optimizer,
-                self.training.learning_rate,
-                checkpoint,
-                self._run_id,
-            )
+            config = RunConfig(self.model, self.training, checkpoint, self._run_id)
             self._runner.configure(config)
 
     def receive(self, snapshot: Snapshot) -> None:
@@ -143,28 +138,42 @@ class Workspace:
         self.events.emit(Change.FINISHED, RunEnd.failed(details))
 
     # --- points -----------------------------------------------------------------------------
-    def add_point(self, x: float, y: float, label: int, alternate: bool = False) -> None:
-        """Add a point of class `label`, or of the other class (a right- or Shift-click)."""
+    def add_point(
+        self, x: float, y: float, label: int = 0, alternate: bool = False, value: float = 0.0,
+        test: bool = False,
+    ) -> None:
+        """Add a point of class `label`, or of the other class (a right- or Shift-click), or
+        with a value (regression); a training point unless `test`."""
         if alternate:
             label = other_class(label, self.points.class_count)
-        self.points.add(x, y, label)
+        self.points.add(x, y, label, value, test)
 
     def generate(self, settings: DataSettings | None = None) -> None:
-        """Replace the points by the generator's (undoable); new settings are kept."""
+        """Replace the points by the generator's (undoable), split as the settings say; a
+        regression data set makes the task regression, and a classification set
+        classification. New settings are kept."""
         if settings is not None:
             self.set_data(settings)
         data = self.data
-        self.points.replace(*generate(data.dataset, data.count, data.noise, data.seed))
+        xy, targets = generate(data.dataset, data.count, data.noise, data.seed)
+        task = DATASETS[data.dataset].task
+        if task != self.model.task:
+            self.set_model(replace(self.model, task=task))
+        test = split_mask(len(xy), data.test_split, data.seed)
+        if task == "regression":
+            self.points.replace(xy, np.zeros(len(xy), dtype=np.int64), targets, test)
+        else:
+            self.points.replace(xy, targets, None, test)
 
     def classes_needed(self) -> int:
         return classes_needed(self.points.labels)
 
     def _points_changed(self) -> None:
-        xy, labels = self.points.xy, self.points.labels
         if self._runner is not None:
-            self._runner.set_points(xy, labels)
-        needed = classes_needed(labels)
-        if needed > self.model.classes:  # the new model replaces (and ends) any run going
+            self._runner.set_points(self.points.columns)
+        needed = classes_needed(self.points.labels)
+        if self.model.task == "classification" and needed > self.model.classes:
+            # the new model replaces (and ends) any run going
             self._rebuild(replace(self.model, classes=needed))
             self.say(f"The points now have {needed} classes: the model was rebuilt for them.")
         self.events.emit(Change.POINTS)
@@ -172,9 +181,13 @@ class Workspace:
 
     # --- settings ---------------------------------------------------------------------------
     def set_data(self, settings: DataSettings) -> None:
-        if settings != self.data:
-            self.data = settings
-            self.events.emit(Change.DATA)
+        """New data settings; a new test split holds out other points (undoably)."""
+        if settings == self.data:
+            return
+        old, self.data = self.data, settings
+        self.events.emit(Change.DATA)
+        if settings.test_split != old.test_split:
+            self.points.set_test(split_mask(len(self.points), settings.test_split, settings.seed))
 
     def set_model(self, settings: ModelSettings) -> None:
         """A different model (fresh weights) for the points; only while no run is going.
@@ -194,27 +207,32 @@ class Workspace:
         self.events.emit(Change.MODEL)
 
     def set_training(self, settings: TrainingSettings) -> None:
-        """New training settings; a learning rate applies at once, even mid-run.
-
-        Another optimizer (only while no run is going) keeps the weights and the loss
-        history but starts with no optimizer state.
-        """
+        """New training settings. A learning rate, a penalty's rate and a batch size apply at
+        once, even mid-run; another optimizer or another kind of penalty (only while no run
+        is going) keeps the weights and the loss history, and another optimizer starts
+        with no optimizer state."""
         old, self.training = self.training, settings
-        if settings.optimizer != old.optimizer:
+        rebuilt = (settings.optimizer, settings.regularization) != (old.optimizer,
+                                                                    old.regularization)
+        if rebuilt:
             if self.state is not RunState.IDLE:
                 self.training = old
-                raise RuntimeError("the optimizer can change only while no run is going")
-            self._configure(replace(self.checkpoint, optimizer_state={}))
-        elif settings.learning_rate != old.learning_rate and self._runner is not None:
-            self._runner.set_learning_rate(settings.learning_rate)
+                raise RuntimeError("the optimizer and the penalty can change only while no run "
+                                   "is going")
+            state = {} if settings.optimizer != old.optimizer else self.checkpoint.optimizer_state
+            self._configure(replace(self.checkpoint, optimizer_state=state))
+        elif settings != old and self._runner is not None:
+            self._runner.set_training(settings)
         if settings != old:
             self.events.emit(Change.TRAINING)
 
     # --- the run ----------------------------------------------------------------------------
     def train_blocker(self) -> str | None:
         """Why Train and Step cannot start now, or None when they can."""
-        if self.points.class_count < 2:
+        if self.model.task == "classification" and self.points.class_count < 2:
             return NEEDS_TWO_CLASSES
+        if self.points.test.all():
+            return NEEDS_TRAINING_POINTS
         return None
 
     def train(self) -> None:
@@ -283,19 +301,12 @@ class Workspace:
 
         ValueError if the points have more classes than the weights know.
         """
+        model = model_settings(metadata, self.model.seed, self.model.hidden)
         needed = self.classes_needed()
-        if metadata["classes"] < needed:
+        if model.task == "classification" and model.classes < needed:
             raise ValueError(
-                f"these weights are for {metadata['classes']} classes but the points have {needed}"
+                f"these weights are for {model.classes} classes but the points have {needed}"
             )
-        layers = list(metadata["layers"])
-        model = ModelSettings(
-            kind=metadata["model"],
-            hidden=tuple(layers[1:-1]) or self.model.hidden,
-            activation=metadata["activation"],
-            classes=metadata["classes"],
-            seed=self.model.seed,
-        )
         training = replace(self.training, optimizer=metadata["optimizer"])
         rate = float(metadata["learning_rate"])
         try:
@@ -311,20 +322,15 @@ class Workspace:
 
     def to_data(self) -> WorkspaceData:
         """Everything a workspace file holds, as of the newest checkpoint."""
-        return WorkspaceData(
-            self.points.xy,
-            self.points.labels,
-            self.data,
-            self.model,
-            self.training,
-            self.checkpoint,
-        )
+        columns = self.points.columns
+        return WorkspaceData(columns.xy, columns.labels, self.data, self.model, self.training,
+                             self.checkpoint, columns.values, columns.test)
 
     def load(self, data: WorkspaceData) -> None:
         """Become the given workspace (File → New or Open): its points start a new undo history."""
         self.data, self.model, self.training = data.data, data.model, data.training
         self.checkpoint = data.checkpoint  # before the points: they may rebuild the model
-        self.points.reset(data.xy, data.labels)
+        self.points.reset(data.xy, data.labels, data.values, data.test)
         self._configure(data.checkpoint)
         for change in (Change.DATA, Change.MODEL, Change.TRAINING, Change.STATE):
             self.events.emit(change)

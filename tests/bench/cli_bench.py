@@ -21,6 +21,7 @@ from lab.allocator import keep_freed_memory
 from lab.cli import train_command
 from lab.core.datasets import generate, tutorial_points
 from lab.core.model import ModelSettings
+from lab.core.points import validate_columns
 from lab.core.training import TrainingRun
 
 WORKLOADS = {
@@ -42,7 +43,8 @@ def cli_rate(flags: list[str], steps: int) -> float:
 
 def bare_rate(settings: ModelSettings, count: int | None, steps: int) -> float:
     run = TrainingRun(settings)
-    run.set_points(*(tutorial_points() if count is None else generate("moons", count, 0.15, 0)))
+    run.set_points(validate_columns(*(tutorial_points() if count is None
+                                    else generate("moons", count, 0.15, 0))))
     started = time.perf_counter()
     run.train(steps)
     return steps / (time.perf_counter() - started)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication
 from lab.app import create_app
 from lab.core.datasets import generate, tutorial_points
 from lab.core.model import ModelSettings
+from lab.core.points import validate_columns
 from lab.core.settings import MAX_STEPS, TrainingSettings
 from lab.core.training import Snapshot, TrainingRun
 from lab.core.workspace import RunState
@@ -45,8 +46,8 @@ def points(kind: str, count: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def headless_rate(settings: ModelSettings, xy, labels, seconds: float) -> float:
-    run = TrainingRun(settings, "gradient_descent", 0.1)
-    run.set_points(xy, labels)
+    run = TrainingRun(settings, TrainingSettings("gradient_descent", 0.1))
+    run.set_points(validate_columns(xy, labels))
     start = time.perf_counter()
     steps = run.train(BIG, seconds)
     return steps / (time.perf_counter() - start)
@@ -191,7 +192,7 @@ def long_run(app, window: MainWindow, seconds: float) -> None:
         while not done:
             app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
     snapshot = window.workspace.latest
-    steps, losses = snapshot.parts["curve"]
+    steps, losses = snapshot.parts["curves"]["train"]
     redraws = []
     for _ in range(20):
         t = time.perf_counter()

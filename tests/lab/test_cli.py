@@ -54,7 +54,7 @@ def test_default_run_is_the_tutorial_perceptron_with_ten_progress_lines():
     ws = Workspace()
     ws.set_training(TrainingSettings(steps=200))
     run_ = TrainingRun(ws.model)
-    run_.set_points(ws.points.xy, ws.points.labels)
+    run_.set_points(ws.points.columns)
     run_.train(200)
     assert f"Step: 200 Loss: {run_.history.last:.6g}" in progress[-1]
 

@@ -104,7 +104,7 @@ def test_a_run_killed_mid_training_comes_back_with_its_curve_and_optimizer(qtbot
     assert ws.checkpoint.history.count == step  # the whole loss curve
     assert int(ws.checkpoint.optimizer_state["W1"]["t"]) == step  # Adam's moments and count
     qtbot.waitUntil(lambda: ws.latest is not None and ws.latest.step == step, timeout=5000)
-    steps, _losses = ws.latest.parts["curve"]
+    steps, _losses = ws.latest.parts["curves"]["train"]
     assert steps[-1] == step
     restored.close()
 

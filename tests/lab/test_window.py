@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication, QTableView
 
 from lab.core.checkpoint import Checkpoint
 from lab.core.io.reading import FileFormatError
+from lab.core.points import validate_columns
 from lab.core.training import RunEnd, TrainingRun
 from lab.core.workspace import RunState
 from lab.window import MainWindow
@@ -55,7 +56,7 @@ def train(qtbot, w, steps, lr=None):
 def current_run(w):
     """A run like the window's current one, whose snapshots the window shows as its own."""
     run = TrainingRun(w.workspace.model, run_id=w.workspace.latest.run_id)
-    run.set_points(*w.points())
+    run.set_points(validate_columns(*w.points()))
     return run
 
 
@@ -139,7 +140,7 @@ def test_training_the_default_data_learns_it(qtbot, window):
     assert train(qtbot, window, 300, lr=0.1) == "finished"
     snapshot = window.workspace.latest
     assert snapshot.step == 300
-    _steps, losses = snapshot.parts["curve"]
+    _steps, losses = snapshot.parts["curves"]["train"]
     assert losses[-1] < losses[0]
     assert snapshot.accuracy >= 0.95
     assert widget(window, "progress").value() == 300
@@ -330,7 +331,7 @@ def test_progress_and_loss_steps_count_from_an_imported_step(qtbot, window, tmp_
     train(qtbot, window, 30)
     snapshot = window.workspace.latest
     assert snapshot.step == 150
-    steps, _losses = snapshot.parts["curve"]
+    steps, _losses = snapshot.parts["curves"]["train"]
     assert steps[0] == 121 and steps[-1] == 150  # the imported run's own history
     assert widget(window, "progress").text() == "step 30 of 30"
 
@@ -363,7 +364,7 @@ def test_the_worker_resumes_once_the_python_painting_is_done(qtbot, window, monk
     assert step_label.text() == "step 5"
 
     run.train(2)
-    window._show_snapshot(run.snapshot({"curve": None}))
+    window._show_snapshot(run.snapshot({"curves": None}))
     assert len(acks) == 1
     qtbot.waitUntil(lambda: len(acks) == 2, timeout=2000)
     paints, label = acks[1]
@@ -376,7 +377,7 @@ def test_numbers_never_go_back_to_an_older_snapshot(qtbot, window):
     """A run's end is shown at once; the earlier snapshot's numbers, still waiting for its
     plots' paint, must not overwrite it afterwards."""
     run = current_run(window)
-    parts = {"curve": None, "regions": window.data_plot.view_rect(), "weights": None}
+    parts = {"curves": None, "regions": window.data_plot.view_rect(), "weights": None}
     run.train(3)
     earlier = run.snapshot(parts)
     run.train(4)
@@ -395,7 +396,7 @@ def test_closing_right_after_a_snapshot_is_harmless(qtbot):
     qtbot.waitUntil(lambda: w.workspace.latest is not None, timeout=5000)
     run = current_run(w)
     run.train(2)
-    w._show_snapshot(run.snapshot({"curve": None}))  # its acknowledgement is still queued
+    w._show_snapshot(run.snapshot({"curves": None}))  # its acknowledgement is still queued
     w.close()
     shiboken6.delete(w)  # gone before the queued call runs
     qtbot.wait(50)  # pytest-qt fails the test on any exception raised in the event loop

@@ -8,6 +8,7 @@ import pytest
 from lab.core.datasets import tutorial_points
 from lab.core.model import ModelSettings
 from lab.core.parts import PARTS
+from lab.core.points import validate_columns
 from lab.core.training import RunConfig, RunEnd
 from lab.worker import PAINT_TIMEOUT, SNAPSHOT_INTERVAL, TrainingWorker
 
@@ -15,7 +16,7 @@ from lab.worker import PAINT_TIMEOUT, SNAPSHOT_INTERVAL, TrainingWorker
 @pytest.fixture
 def worker(qtbot):
     w = TrainingWorker()
-    w.set_points(*tutorial_points())
+    w.set_points(validate_columns(*tutorial_points()))
     w.start()
     with qtbot.waitSignal(w.snapshotReady, timeout=5000):
         w.configure(RunConfig(ModelSettings()))
@@ -56,7 +57,7 @@ def test_each_part_comes_at_its_own_pace_and_only_when_wanted(qtbot, worker):
     with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
         worker.stop()
     assert arrivals["regions"] == []  # no view asked for them
-    for name in ("curve", "weights", "checkpoint"):
+    for name in ("curves", "weights", "checkpoint"):
         times = arrivals[name][:-1]  # the last one ends the run, whatever its pace
         gaps = [b - a for a, b in itertools.pairwise(times)]
         assert len(times) >= 3 and min(gaps) >= PARTS[name].interval * 0.9, name
@@ -79,7 +80,7 @@ def test_the_final_snapshot_is_always_sent(qtbot, worker):
             worker.train(steps, ticket=1)
         snapshot, end, _ticket = finished.args
         assert end == RunEnd.finished()
-        assert snapshot.parts["curve"][0][-1] == snapshot.step
+        assert snapshot.parts["curves"]["train"][0][-1] == snapshot.step
         assert snapshot.parts["checkpoint"].step == snapshot.step
 
 

@@ -15,6 +15,8 @@ from lab.core.io.points_csv import save_points
 from lab.core.io.reading import FileFormatError
 from lab.core.io.workspace_file import load_workspace
 from lab.core.model import ModelSettings
+from lab.core.points import validate_columns
+from lab.core.settings import TrainingSettings
 from lab.core.training import TrainingRun
 from lab.core.workspace import RunState
 from lab.window import MainWindow
@@ -53,8 +55,9 @@ def train(qtbot, w, steps=None):
 
 def headless(optimizer, learning_rate, steps, model=None):
     """The same model trained without stopping, on the tutorial's points."""
-    run = TrainingRun(model or ModelSettings("mlp", (8, 8), "tanh"), optimizer, learning_rate)
-    run.set_points(*tutorial_points())
+    run = TrainingRun(model or ModelSettings("mlp", (8, 8), "tanh"),
+                      TrainingSettings(optimizer, learning_rate))
+    run.set_points(validate_columns(*tutorial_points()))
     run.train(steps)
     return run
 
@@ -64,7 +67,8 @@ def assert_same_run(w, run):
     assert checkpoint.step == run.step
     for name, value in run.weights().items():
         np.testing.assert_allclose(checkpoint.weights[name], value, rtol=0, atol=1e-12)
-    for shown, expected in zip(w.workspace.latest.parts["curve"], run.curve(), strict=True):
+    shown_curve = w.workspace.latest.parts["curves"]["train"]
+    for shown, expected in zip(shown_curve, run.curves()["train"], strict=True):
         assert np.array_equal(shown, expected)
 
 
@@ -101,9 +105,9 @@ def test_an_opened_workspace_shows_its_run_where_it_stopped(qtbot, windows, tmp_
     assert second.workspace.latest.step == 120
     assert second.windowTitle() == "lesson.tlab[*] — Training Lab"
     assert not second.isWindowModified()
-    steps, losses = second.workspace.latest.parts["curve"]
+    steps, losses = second.workspace.latest.parts["curves"]["train"]
     assert steps[0] == 1 and steps[-1] == 120
-    assert np.array_equal(losses, first.workspace.latest.parts["curve"][1])
+    assert np.array_equal(losses, first.workspace.latest.parts["curves"]["train"][1])
     assert second._status_labels["step"].text() == "step 120"
     assert second._status_labels["accuracy"].text() == "accuracy 100.0%"
     assert not second.workspace.points.can_undo

@@ -10,6 +10,7 @@ import numpy as np
 
 import engine
 from lab.core.colors import CLASS_COLORS
+from lab.core.features import DEFAULT_FEATURES, FEATURES, check_features
 from lab.core.io.atomic import atomic_write
 from lab.core.io.kinds import file_kind
 from lab.core.io.npy_archive import is_zip, read_npy_archive
@@ -25,7 +26,14 @@ from lab.core.io.reading import (
     read_limited,
     shown,
 )
-from lab.core.model import ACTIVATIONS, MAX_HIDDEN_UNITS, MODEL_KINDS, ModelSettings, weight_shapes
+from lab.core.model import (
+    ACTIVATIONS,
+    MAX_HIDDEN_UNITS,
+    MODEL_KINDS,
+    TASKS,
+    ModelSettings,
+    weight_shapes,
+)
 from lab.core.optimizers import OPTIMIZERS
 from lab.core.points import MAX_CLASSES
 
@@ -35,7 +43,9 @@ MAX_WEIGHTS_UNPACKED_BYTES = 256 * 2**20
 MAX_WEIGHTS_MEMBERS = 10_000  # two per layer: far beyond any model the app builds
 
 WEIGHTS_FORMAT = "training-lab-weights"
-WEIGHTS_FORMAT_VERSION = 1
+# Version 2 adds the task and the input features; a version 1 file is a classifier on x, y.
+WEIGHTS_FORMAT_VERSION = 2
+_VERSION_2_KEYS = ("task", "features")
 _METADATA_KEYS = (
     "format",
     "format_version",
@@ -55,15 +65,20 @@ _METADATA_KEYS = (
 def weights_metadata(
     settings: ModelSettings, optimizer: str, learning_rate: float, step: int, loss: float | None
 ) -> dict:
-    """The metadata the app writes next to exported weights (``validate_weights`` checks it)."""
+    """The metadata the app writes next to exported weights (``validate_weights`` checks it).
+
+    A regression model has no classes (0, no colours) and one output."""
+    classes = settings.classes if settings.task == "classification" else 0
     return {
         "format": WEIGHTS_FORMAT,
         "format_version": WEIGHTS_FORMAT_VERSION,
+        "task": settings.task,
+        "features": list(settings.features),
         "model": settings.kind,
         "layers": settings.layers,
         "activation": settings.activation,
-        "classes": settings.classes,
-        "class_colors": list(CLASS_COLORS[: settings.classes]),
+        "classes": classes,
+        "class_colors": list(CLASS_COLORS[:classes]),
         "step": step,
         "loss": loss,
         "learning_rate": learning_rate,
@@ -91,7 +106,20 @@ def _check_metadata(metadata: object) -> list[int]:
         repr(WEIGHTS_FORMAT),
     )
     version = metadata["format_version"]
-    need(is_int(version) and version == WEIGHTS_FORMAT_VERSION, "format_version", "1")
+    need(is_int(version) and version in (1, 2), "format_version", "1 or 2")
+    for key in _VERSION_2_KEYS:
+        if (key in metadata) != (version == 2):
+            raise ValueError(f"metadata {key!r} belongs to format version 2 files only")
+    task = metadata.get("task", "classification")
+    need(version == 1 or task in TASKS, "task", " or ".join(map(repr, TASKS)))
+    features = metadata.get("features", list(DEFAULT_FEATURES))
+    need(
+        isinstance(features, list)
+        and all(isinstance(name, str) for name in features)
+        and _valid_features(features),
+        "features",
+        f"a list of some of {', '.join(FEATURES)}, each once, in that order",
+    )
     model = metadata["model"]
     need(
         isinstance(model, str) and model in MODEL_KINDS,
@@ -105,23 +133,27 @@ def _check_metadata(metadata: object) -> list[int]:
         " or ".join(map(repr, ACTIVATIONS)),
     )
     classes = metadata["classes"]
-    need(is_int(classes) and 2 <= classes <= MAX_CLASSES, "classes", f"2..{MAX_CLASSES}")
+    if task == "regression":
+        need(classes == 0 and is_int(classes), "classes", "0 for a regression model")
+    else:
+        need(is_int(classes) and 2 <= classes <= MAX_CLASSES, "classes", f"2..{MAX_CLASSES}")
     layers = metadata["layers"]
     need(
         isinstance(layers, list)
         and len(layers) >= 2
         and all(is_int(size) and size >= 1 for size in layers)
-        and layers[0] == 2
-        and layers[-1] == classes,
+        and layers[0] == len(features)
+        and layers[-1] == (classes or 1),
         "layers",
-        "a list of sizes >= 1 from 2 (inputs) to 'classes' (outputs)",
+        "a list of sizes >= 1 from the number of features (inputs) to the number of classes, "
+        "or 1 for regression (outputs)",
     )
-    need(model != "perceptron" or len(layers) == 2, "layers", "[2, classes] for a perceptron")
+    need(model != "perceptron" or len(layers) == 2, "layers", "[inputs, outputs] for a perceptron")
     need(
         model != "mlp"
         or (len(layers) >= 3 and all(size <= MAX_HIDDEN_UNITS for size in layers[1:-1])),
         "layers",
-        f"[2, hidden sizes up to {MAX_HIDDEN_UNITS}, ..., classes] for an MLP",
+        f"[inputs, hidden sizes up to {MAX_HIDDEN_UNITS}, ..., outputs] for an MLP",
     )
     colors = metadata["class_colors"]
     need(
@@ -143,6 +175,31 @@ def _check_metadata(metadata: object) -> list[int]:
     )
     need(isinstance(metadata["engine_version"], str), "engine_version", "a string")
     return layers
+
+
+def _valid_features(features: list[str]) -> bool:
+    try:
+        return tuple(features) == check_features(tuple(features))
+    except ValueError:
+        return False
+
+
+def model_settings(
+    metadata: Mapping[str, object], seed: int, hidden: tuple[int, ...]
+) -> ModelSettings:
+    """The model a (validated) weights file's metadata describes; `seed` and, for a
+    perceptron, `hidden` are not in the file."""
+    layers = list(metadata["layers"])
+    task = metadata.get("task", "classification")
+    return ModelSettings(
+        kind=metadata["model"],
+        hidden=tuple(layers[1:-1]) or hidden,
+        activation=metadata["activation"],
+        classes=metadata["classes"] if task == "classification" else 2,
+        seed=seed,
+        task=task,
+        features=tuple(metadata.get("features", DEFAULT_FEATURES)),
+    )
 
 
 def validate_weights(weights: Mapping[str, np.ndarray], metadata: Mapping[str, object]) -> None:

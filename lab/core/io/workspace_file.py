@@ -22,6 +22,7 @@ import engine
 import lab
 from lab.core.checkpoint import Checkpoint, OptimizerState
 from lab.core.colors import CLASS_COLORS
+from lab.core.curves import SampledCurves, SampledState
 from lab.core.io.atomic import atomic_write
 from lab.core.io.npy_archive import is_zip, read_npy_archive
 from lab.core.io.reading import (
@@ -37,7 +38,7 @@ from lab.core.io.reading import (
     shown,
 )
 from lab.core.loss_history import HistoryState, LossHistory
-from lab.core.model import ModelSettings, weight_shapes, whole
+from lab.core.model import TASKS, ModelSettings, weight_shapes, whole
 from lab.core.optimizers import OPTIMIZER_SLOTS, OPTIMIZERS
 from lab.core.points import MAX_CLASSES, MAX_POINTS
 from lab.core.settings import DataSettings, TrainingSettings
@@ -52,13 +53,15 @@ MAX_HIDDEN_LAYERS = 100  # bounds the member count; far beyond what trains in th
 MAX_HISTORY_POINTS = 100_000  # LossHistory allocates buffers of about this many floats
 
 _JSON_MEMBER = "workspace.json"
-_POINTS_MEMBERS = ("points/xy", "points/labels")
+_POINTS_MEMBERS = ("points/xy", "points/labels", "points/values", "points/test")
 _HISTORY_ARRAYS = ("mins", "maxs", "raw")
+_EVALUATION_ARRAYS = ("steps", "train", "test")
 _COUNT_SLOTS = {"t"}  # Adam's step count: a whole number of shape (), not weight-shaped
 _MAX_MEMBERS = (
     1
     + len(_POINTS_MEMBERS)
     + len(_HISTORY_ARRAYS)
+    + len(_EVALUATION_ARRAYS)
     + 2 * (MAX_HIDDEN_LAYERS + 1) * (1 + max(map(len, OPTIMIZER_SLOTS.values())))
 )
 
@@ -68,11 +71,13 @@ class WorkspaceData:
     """Everything a .tlab file holds."""
 
     xy: np.ndarray  # (N, 2) float64, N may be 0
-    labels: np.ndarray  # (N,) int64, each < model.classes
+    labels: np.ndarray  # (N,) int64, each < model.classes (all 0 for regression)
     data: DataSettings
-    model: ModelSettings  # model.classes is the task's class count
+    model: ModelSettings  # model.classes is the task's class count (2 for regression)
     training: TrainingSettings
     checkpoint: Checkpoint
+    values: np.ndarray | None = None  # (N,) float64, the regression targets; None: zeros
+    test: np.ndarray | None = None  # (N,) bool, the held-out points; None: none
 
 
 def save_workspace(path: PathLike, workspace: WorkspaceData) -> None:
@@ -127,19 +132,69 @@ def _checked(workspace: WorkspaceData) -> WorkspaceData:
     if len(model.hidden) > MAX_HIDDEN_LAYERS:
         raise ValueError(f"a workspace holds at most {MAX_HIDDEN_LAYERS} hidden layers")
     xy, labels = _checked_points(workspace.xy, workspace.labels, model.classes)
+    values, test = _checked_columns(workspace.values, workspace.test, len(xy))
     checkpoint = workspace.checkpoint
     shapes = weight_shapes(model.layers)
     weights = _checked_weights(checkpoint.weights, shapes)
     state = _checked_optimizer_state(checkpoint.optimizer_state, shapes, workspace.training)
     history = _checked_history(checkpoint.history, checkpoint.step)
+    evaluations = _checked_evaluations(checkpoint.evaluations, checkpoint.step)
+    for key in ("epoch", "position"):
+        if not whole(getattr(checkpoint, key), 0, math.inf):
+            raise ValueError(f"'run.{key}' must be a whole number >= 0")
     return WorkspaceData(
         xy,
         labels,
         workspace.data,
         model,
         workspace.training,
-        Checkpoint(int(checkpoint.step), weights, state, history),
+        Checkpoint(int(checkpoint.step), weights, state, history, int(checkpoint.epoch),
+                   int(checkpoint.position), evaluations),
+        values,
+        test,
     )
+
+
+def _checked_columns(values: object, test: object, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's value (finite) and test flag."""
+    values = np.zeros(count) if values is None else values
+    test = np.zeros(count, dtype=bool) if test is None else test
+    values = _checked_array(values, "points/values", (count,))
+    if not isinstance(test, np.ndarray) or test.dtype != bool:
+        raise ValueError("points/test must be an array of true/false flags")
+    _check_shape(test, "points/test", (count,))
+    return values, test
+
+
+def _checked_evaluations(state: SampledState, step: int) -> SampledState:
+    """The losses measured now and then: steps that increase up to the next step, losses
+    finite or NaN (not measured)."""
+    steps = state.steps
+    if not isinstance(steps, np.ndarray) or steps.dtype.kind not in "iu":
+        raise ValueError("evaluations/steps must be an array of whole numbers")
+    _check_shape(steps, "evaluations/steps", (None,))
+    count = len(steps)
+    losses = {}
+    for key in ("train", "test"):
+        array = getattr(state, key)
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+            raise ValueError(f"evaluations/{key} must be an array of floats")
+        _check_shape(array, f"evaluations/{key}", (count,))
+        if np.isinf(array).any():
+            raise ValueError(f"evaluations/{key} contains infinite values")
+        losses[key] = array.astype(np.float64)
+    if count and (steps.min() < 1 or steps.max() > step + 1):
+        raise ValueError(f"evaluations/steps must lie between 1 and the next step, {step + 1}")
+    checked = SampledState(steps.astype(np.int64), losses["train"], losses["test"],
+                           state.arrived, state.stride)
+    for key in ("arrived", "stride"):
+        if not whole(getattr(state, key), 0, math.inf):
+            raise ValueError(f"'run.evaluations.{key}' must be a whole number >= 0")
+    try:
+        SampledCurves(checked)
+    except ValueError as exc:
+        raise ValueError(f"in 'run.evaluations', {exc}") from None
+    return checked
 
 
 def _checked_array(
@@ -303,10 +358,13 @@ _TOP_KEYS = (
     "run",
 )
 _TASK_KEYS = ("kind", "classes", "class_colors")
-_DATA_KEYS = ("dataset", "count", "noise", "seed")
-_MODEL_KEYS = ("kind", "hidden", "activation", "seed")
-_TRAINING_KEYS = ("optimizer", "learning_rate", "steps")
-_RUN_KEYS = ("step", "history")
+_DATA_KEYS = ("dataset", "count", "noise", "seed", "test_split")
+_MODEL_KEYS = ("kind", "hidden", "activation", "seed", "features")
+_TRAINING_KEYS = (
+    "optimizer", "learning_rate", "steps", "batch_size", "regularization", "regularization_rate"
+)
+_RUN_KEYS = ("step", "epoch", "position", "history", "evaluations")
+_EVALUATION_KEYS = ("arrived", "stride")
 _HISTORY_KEYS = (
     "first_step",
     "max_points",
@@ -316,7 +374,11 @@ _HISTORY_KEYS = (
     "partial_max",
     "folded_last",
 )
-_FIXED_MEMBERS = (*_POINTS_MEMBERS, *(f"history/{key}" for key in _HISTORY_ARRAYS))
+_FIXED_MEMBERS = (
+    *_POINTS_MEMBERS,
+    *(f"history/{key}" for key in _HISTORY_ARRAYS),
+    *(f"evaluations/{key}" for key in _EVALUATION_ARRAYS),
+)
 
 # JSON types, checked before any settings object sees a value: (test, what it must be).
 _TEXT = (lambda value: isinstance(value, str), "a string")
@@ -325,6 +387,10 @@ _NUMBER = (is_finite_number, "a finite number")
 _NUMBER_OR_NULL = (
     lambda value: value is None or is_finite_number(value),
     "a finite number or null",
+)
+_NAMES = (
+    lambda value: isinstance(value, list) and all(isinstance(name, str) for name in value),
+    "a list of names",
 )
 _SIZES = (
     lambda value: isinstance(value, list) and all(map(is_int, value)),
@@ -367,11 +433,14 @@ def _from_parts(document: object, arrays: dict[str, np.ndarray]) -> WorkspaceDat
     top.get("app_version", *_TEXT)
     top.get("engine_version", *_TEXT)
     task = top.section("task", _TASK_KEYS)
-    task.get("kind", lambda kind: kind == "classification", "'classification'")
+    kind = task.get("kind", lambda kind: isinstance(kind, str) and kind in TASKS,
+                    " or ".join(map(repr, TASKS)))
+    low = 2 if kind == "classification" else 0
+    high = MAX_CLASSES if kind == "classification" else 0
     classes = task.get(
         "classes",
-        lambda count: is_int(count) and 2 <= count <= MAX_CLASSES,
-        f"a whole number from 2 to {MAX_CLASSES}",
+        lambda count: is_int(count) and low <= count <= high,
+        f"a whole number from 2 to {MAX_CLASSES}" if low else "0 for regression",
     )
     task.get(
         "class_colors",
@@ -385,10 +454,13 @@ def _from_parts(document: object, arrays: dict[str, np.ndarray]) -> WorkspaceDat
     training = top.section("training", _TRAINING_KEYS)
     run = top.section("run", _RUN_KEYS)
     history = run.section("history", _HISTORY_KEYS)
+    evaluations = run.section("evaluations", _EVALUATION_KEYS)
     fixed, weights, optimizer_state = _grouped(arrays)
     return WorkspaceData(
         xy=fixed["points/xy"],
         labels=fixed["points/labels"],
+        values=fixed["points/values"],
+        test=fixed["points/test"],
         data=_settings(
             DataSettings,
             "data",
@@ -396,6 +468,7 @@ def _from_parts(document: object, arrays: dict[str, np.ndarray]) -> WorkspaceDat
             count=data.get("count", *_WHOLE),
             noise=float(data.get("noise", *_NUMBER)),
             seed=data.get("seed", *_WHOLE),
+            test_split=data.get("test_split", *_WHOLE),
         ),
         model=_settings(
             ModelSettings,
@@ -403,8 +476,10 @@ def _from_parts(document: object, arrays: dict[str, np.ndarray]) -> WorkspaceDat
             kind=model.get("kind", *_TEXT),
             hidden=tuple(model.get("hidden", *_SIZES)),
             activation=model.get("activation", *_TEXT),
-            classes=classes,
+            classes=classes or 2,
             seed=model.get("seed", *_WHOLE),
+            task=kind,
+            features=tuple(model.get("features", *_NAMES)),
         ),
         training=_settings(
             TrainingSettings,
@@ -412,6 +487,9 @@ def _from_parts(document: object, arrays: dict[str, np.ndarray]) -> WorkspaceDat
             optimizer=training.get("optimizer", *_TEXT),
             learning_rate=float(training.get("learning_rate", *_NUMBER)),
             steps=training.get("steps", *_WHOLE),
+            batch_size=training.get("batch_size", *_WHOLE),
+            regularization=training.get("regularization", *_TEXT),
+            regularization_rate=float(training.get("regularization_rate", *_NUMBER)),
         ),
         checkpoint=Checkpoint(
             step=run.get("step", *_WHOLE),
@@ -428,6 +506,15 @@ def _from_parts(document: object, arrays: dict[str, np.ndarray]) -> WorkspaceDat
                 partial_max=history.get("partial_max", *_NUMBER_OR_NULL),
                 folded_last=history.get("folded_last", *_NUMBER_OR_NULL),
                 raw=fixed["history/raw"],
+            ),
+            epoch=run.get("epoch", *_WHOLE),
+            position=run.get("position", *_WHOLE),
+            evaluations=SampledState(
+                fixed["evaluations/steps"],
+                fixed["evaluations/train"],
+                fixed["evaluations/test"],
+                evaluations.get("arrived", *_WHOLE),
+                evaluations.get("stride", *_WHOLE),
             ),
         ),
     )
@@ -513,6 +600,8 @@ def _arrays(workspace: WorkspaceData) -> dict[str, np.ndarray]:
     return {
         "points/xy": workspace.xy,
         "points/labels": workspace.labels,
+        "points/values": workspace.values,
+        "points/test": workspace.test,
         **{f"weights/{key}": array for key, array in checkpoint.weights.items()},
         **{
             f"optimizer/{variable}/{slot}": array
@@ -520,43 +609,55 @@ def _arrays(workspace: WorkspaceData) -> dict[str, np.ndarray]:
             for slot, array in slots.items()
         },
         **{f"history/{key}": getattr(checkpoint.history, key) for key in _HISTORY_ARRAYS},
+        **{f"evaluations/{key}": getattr(checkpoint.evaluations, key)
+           for key in _EVALUATION_ARRAYS},
     }
 
 
 def _document(workspace: WorkspaceData) -> dict[str, object]:
     """workspace.json of a ``_checked`` workspace, in plain Python numbers."""
     data, model, training = workspace.data, workspace.model, workspace.training
-    history = workspace.checkpoint.history
+    checkpoint = workspace.checkpoint
+    history, evaluations = checkpoint.history, checkpoint.evaluations
     partial = history.partial_count > 0
+    classes = model.classes if model.task == "classification" else 0
     return {
         "format": WORKSPACE_FORMAT,
         "format_version": WORKSPACE_FORMAT_VERSION,
         "app_version": lab.__version__,
         "engine_version": engine.__version__,
         "task": {
-            "kind": "classification",
-            "classes": int(model.classes),
-            "class_colors": list(CLASS_COLORS[: model.classes]),
+            "kind": model.task,
+            "classes": int(classes),
+            "class_colors": list(CLASS_COLORS[:classes]),
         },
         "data": {
             "dataset": data.dataset,
             "count": int(data.count),
             "noise": float(data.noise),
             "seed": int(data.seed),
+            "test_split": int(data.test_split),
         },
         "model": {
             "kind": model.kind,
             "hidden": [int(size) for size in model.hidden],
             "activation": model.activation,
             "seed": int(model.seed),
+            "features": list(model.features),
         },
         "training": {
             "optimizer": training.optimizer,
             "learning_rate": float(training.learning_rate),
             "steps": int(training.steps),
+            "batch_size": int(training.batch_size),
+            "regularization": training.regularization,
+            "regularization_rate": float(training.regularization_rate),
         },
         "run": {
-            "step": workspace.checkpoint.step,
+            "step": checkpoint.step,
+            "epoch": checkpoint.epoch,
+            "position": checkpoint.position,
+            "evaluations": {"arrived": evaluations.arrived, "stride": evaluations.stride},
             "history": {
                 "first_step": history.first_step,
                 "max_points": history.max_points,

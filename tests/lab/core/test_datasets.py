@@ -4,11 +4,30 @@ import pytest
 from lab.core.datasets import DATASETS, generate, tutorial_points
 from lab.core.points import MAX_CLASSES, validate_points
 
-KINDS = list(DATASETS)
+KINDS = [name for name, dataset in DATASETS.items() if dataset.task == "classification"]
+REGRESSION = [name for name, dataset in DATASETS.items() if dataset.task == "regression"]
 
 
 def test_kinds_in_documented_order():
     assert KINDS == ["blobs", "xor", "circles", "moons", "spiral", "linear"]
+    assert REGRESSION == ["plane", "gaussian"]
+
+
+@pytest.mark.parametrize("kind", REGRESSION)
+def test_regression_sets_give_a_value_per_point(kind):
+    dataset = DATASETS[kind]
+    xy, values = generate(kind, 500, 0.0, seed=0)
+    assert xy.shape == (500, 2) and values.shape == (500,) and values.dtype == np.float64
+    assert np.abs(xy).max() <= 3 and values.min() >= -1.01 and values.max() <= 1.01
+    noisy = generate(kind, 500, dataset.default_noise, seed=0)[1]
+    assert 0 < np.std(noisy - values) < 3 * dataset.default_noise
+
+
+def test_the_plane_is_a_plane_and_the_bump_peaks_in_the_middle():
+    xy, values = generate("plane", 200, 0.0, seed=1)
+    np.testing.assert_allclose(values, (xy[:, 0] + xy[:, 1]) / 6)
+    xy, values = generate("gaussian", 2000, 0.0, seed=1)
+    assert values[np.hypot(*xy.T).argmin()] > 0.9 and values[np.hypot(*xy.T).argmax()] < -0.9
 
 
 @pytest.mark.parametrize("kind", KINDS)

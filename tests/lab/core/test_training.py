@@ -8,13 +8,15 @@ from lab.core.datasets import generate, tutorial_points
 from lab.core.io.weights_file import load_weights, save_weights, validate_weights, weights_metadata
 from lab.core.loss_history import LossHistory
 from lab.core.model import ModelSettings
+from lab.core.points import validate_columns
+from lab.core.settings import TrainingSettings
 from lab.core.training import Diverged, RunConfig, TrainingRun
 
 
 @pytest.fixture
 def run():
-    r = TrainingRun(ModelSettings(), "gradient_descent", 0.1)
-    r.set_points(*tutorial_points())
+    r = TrainingRun(ModelSettings(), TrainingSettings("gradient_descent", 0.1))
+    r.set_points(validate_columns(*tutorial_points()))
     return r
 
 
@@ -66,7 +68,7 @@ def test_learning_rate_changes_apply_to_the_next_step(run):
 
 def test_new_points_are_used_from_the_next_step(run):
     xy, labels = generate("xor", 40, 0.1, 0)
-    run.set_points(xy, labels)
+    run.set_points(validate_columns(xy, labels))
     run.train(1)
     assert run.point_count == 40
     assert run.model.loss.probabilities.shape == (40, 2)
@@ -74,7 +76,7 @@ def test_new_points_are_used_from_the_next_step(run):
 
 def test_points_with_more_classes_than_the_model_are_refused(run):
     with pytest.raises(ValueError, match="reset the model"):
-        run.set_points(np.zeros((3, 2)), np.array([0, 1, 2]))
+        run.set_points(validate_columns(np.zeros((3, 2)), np.array([0, 1, 2])))
 
 
 def test_training_without_points_is_refused():
@@ -85,9 +87,9 @@ def test_training_without_points_is_refused():
 
 @pytest.mark.parametrize("optimizer", ["gradient_descent", "momentum", "adam"])
 def test_divergence_rolls_back_to_the_last_finite_snapshot(optimizer):
-    run = TrainingRun(ModelSettings(), optimizer, 0.1)
+    run = TrainingRun(ModelSettings(), TrainingSettings(optimizer, 0.1))
     xy, labels = tutorial_points()
-    run.set_points(xy, labels)
+    run.set_points(validate_columns(xy, labels))
     run.train(10)
     good = run.snapshot()
     run.learning_rate = 1e308  # one update overflows the weights, the next loss is NaN
@@ -103,8 +105,8 @@ def test_divergence_rolls_back_to_the_last_finite_snapshot(optimizer):
 def test_a_rolled_back_run_is_at_the_step_of_its_weights(tmp_path):
     """After a rollback the step, the weights and the loss history agree again: what is
     exported or saved says the step the weights are from."""
-    run = TrainingRun(ModelSettings(), "adam", 0.1)
-    run.set_points(*tutorial_points())
+    run = TrainingRun(ModelSettings(), TrainingSettings("adam", 0.1))
+    run.set_points(validate_columns(*tutorial_points()))
     run.train(40)
     good = run.snapshot({"checkpoint": None})
     run.train(25)
@@ -115,7 +117,7 @@ def test_a_rolled_back_run_is_at_the_step_of_its_weights(tmp_path):
     checkpoint = run.checkpoint()
     assert run.step == checkpoint.step == 40 == run.history.count
     expected = LossHistory.from_state(good.parts["checkpoint"].history).curve()
-    for shown, wanted in zip(run.curve(), expected, strict=True):
+    for shown, wanted in zip(run.curves()["train"], expected, strict=True):
         assert np.array_equal(shown, wanted)
     assert checkpoint.optimizer_state == {}
 
@@ -137,7 +139,7 @@ def test_accuracy_is_of_the_current_points_even_before_a_step(run):
     run.train(300)
     assert run.accuracy() >= 0.95
     xy, labels = tutorial_points()
-    run.set_points(xy, 1 - labels)
+    run.set_points(validate_columns(xy, 1 - labels))
     assert run.accuracy() <= 0.05
     run.train(1)
     assert run.accuracy() <= 0.05
@@ -148,7 +150,7 @@ def test_weights_without_a_history_show_their_loss_and_accuracy_at_once(run):
     imported = TrainingRun.from_config(
         RunConfig(run.settings, checkpoint=Checkpoint(300, run.weights()))
     )
-    imported.set_points(*tutorial_points())
+    imported.set_points(validate_columns(*tutorial_points()))
     snapshot = imported.snapshot()
     assert snapshot.step == 300 and snapshot.accuracy >= 0.95
     assert snapshot.loss == pytest.approx(run.history.last, rel=0.05)
@@ -157,26 +159,26 @@ def test_weights_without_a_history_show_their_loss_and_accuracy_at_once(run):
 
 def test_a_run_is_built_from_its_checkpoint_and_continues_it():
     xy, labels = tutorial_points()
-    straight = TrainingRun(ModelSettings(), "adam", 0.05)
-    straight.set_points(xy, labels)
+    straight = TrainingRun(ModelSettings(), TrainingSettings("adam", 0.05))
+    straight.set_points(validate_columns(xy, labels))
     straight.train(40)
-    half = TrainingRun(ModelSettings(), "adam", 0.05)
-    half.set_points(xy, labels)
+    half = TrainingRun(ModelSettings(), TrainingSettings("adam", 0.05))
+    half.set_points(validate_columns(xy, labels))
     half.train(20)
-    resumed = TrainingRun(ModelSettings(), "adam", 0.05, half.checkpoint())
-    resumed.set_points(xy, labels)
+    resumed = TrainingRun(ModelSettings(), TrainingSettings("adam", 0.05), half.checkpoint())
+    resumed.set_points(validate_columns(xy, labels))
     resumed.train(20)
     assert resumed.step == 40
     for name, value in straight.weights().items():
         assert np.array_equal(resumed.weights()[name], value)
-    assert all(np.array_equal(a, b) for a, b in zip(resumed.curve(), straight.curve(),
-                                                     strict=True))
+    pairs = zip(resumed.curves()["train"], straight.curves()["train"], strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
 
 
 def test_only_the_parts_asked_for_are_made(run):
     run.train(3)
     assert run.snapshot().parts == {}
-    snapshot = run.snapshot({"curve": None, "checkpoint": None})
-    assert set(snapshot.parts) == {"curve", "checkpoint"}
+    snapshot = run.snapshot({"curves": None, "checkpoint": None})
+    assert set(snapshot.parts) == {"curves", "checkpoint"}
     assert snapshot.parts["checkpoint"].step == 3
     assert snapshot.parts["checkpoint"].weights["W1"] is snapshot.weights["W1"]

@@ -20,8 +20,8 @@ def plot(qtbot):
     return widget
 
 
-def shown_curve(plot):
-    (curve,) = plot.plotItem.listDataItems()
+def shown_curve(plot, name="train"):
+    (curve,) = [item for item in plot.plotItem.listDataItems() if item.name() == name]
     return curve.getData()
 
 
@@ -122,7 +122,8 @@ def test_log_y_toggles_through_the_checkbox(qtbot, plot):
     box = plot.log_y_checkbox
     assert box.isVisible()
     assert not box.isChecked()
-    assert plot.geometry().contains(box.geometry().translated(plot.pos()))
+    corner = box.mapTo(plot, box.rect().topLeft())
+    assert plot.rect().contains(box.rect().translated(corner))
 
     box.click()
     assert box.isChecked()
@@ -156,5 +157,5 @@ def test_checkbox_stays_in_the_corner_on_resize(qtbot, plot):
     plot.resize(700, 400)
     qtbot.wait(10)
     box = plot.log_y_checkbox
-    assert box.geometry().right() < plot.width()
-    assert box.geometry().right() > plot.width() - 40
+    right = box.mapTo(plot, box.rect().topRight()).x()
+    assert plot.width() - 40 < right < plot.width()

@@ -133,7 +133,8 @@ def mutated(changes: dict, model: str = "mlp") -> dict:
 
 BAD_METADATA = [
     ({"format": "other"}, "format"),
-    ({"format_version": 2}, "format_version"),
+    ({"format_version": 3}, "format_version"),
+    ({"task": "classification"}, "'task' belongs to format version 2"),
     ({"format_version": True}, "format_version"),
     ({"format_version": "1"}, "format_version"),
     ({"model": "svm"}, "model"),
@@ -168,6 +169,38 @@ def test_validate_weights_rejects_bad_metadata(changes, message):
     metadata = mutated(changes)
     with pytest.raises(ValueError, match=message):
         validate_weights(weights_for([2, 8, 5, 3]), metadata)
+
+
+def version_2(task: str = "classification", features: list | None = None) -> dict:
+    features = features or ["x", "y", "x2"]
+    metadata = metadata_for(layers=[len(features), 8, 5, 3 if task == "classification" else 1])
+    metadata.update(format_version=2, task=task, features=features)
+    if task == "regression":
+        metadata.update(classes=0, class_colors=[])
+    return metadata
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_version_2_files_say_their_task_and_features(tmp_path, task):
+    metadata = version_2(task)
+    weights = weights_for(metadata["layers"])
+    validate_weights(weights, metadata)
+    save_weights(tmp_path / "w.json", weights, metadata)
+    _weights, loaded = load_weights(tmp_path / "w.json")
+    assert loaded["task"] == task and loaded["features"] == ["x", "y", "x2"]
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"task": "ranking"}, "task"),
+    ({"features": ["x", "z"]}, "features"),
+    ({"features": ["y", "x", "x2"]}, "features"),  # not in the inputs' order
+    ({"features": ["x", "y"]}, "layers"),  # 2 features, 3 inputs
+    ({"classes": 2}, "classes"),  # regression has none
+])
+def test_version_2_metadata_is_checked(changes, message):
+    metadata = version_2("regression" if "classes" in changes else "classification") | changes
+    with pytest.raises(ValueError, match=message):
+        validate_weights(weights_for(version_2()["layers"]), metadata)
 
 
 @pytest.mark.parametrize("layers", [[2, 3], [2, 5000, 3]])
@@ -423,7 +456,9 @@ def test_weights_metadata_describes_the_model_and_passes_validation(tmp_path, lo
     metadata = weights_metadata(settings, "momentum", 0.05, 1234, loss)
     assert metadata == {
         "format": "training-lab-weights",
-        "format_version": 1,
+        "format_version": 2,
+        "task": "classification",
+        "features": ["x", "y"],
         "model": "mlp",
         "layers": [2, 8, 5, 3],
         "activation": "relu",

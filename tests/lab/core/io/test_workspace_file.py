@@ -176,7 +176,8 @@ def test_file_is_readable_with_plain_numpy_json_and_zipfile(tmp_path):
         "classes": 3,
         "class_colors": ["#0072B2", "#D55E00", "#009E73"],
     }
-    assert document["model"] == {"kind": "mlp", "hidden": [5, 4], "activation": "relu", "seed": 7}
+    assert document["model"] == {"kind": "mlp", "hidden": [5, 4], "activation": "relu", "seed": 7,
+                                 "features": ["x", "y"]}
     assert document["run"]["step"] == 30 and document["run"]["history"]["partial_min"] is None
     with zipfile.ZipFile(path) as archive:
         kinds = {info.filename: info.compress_type for info in archive.infolist()}
@@ -281,7 +282,7 @@ def test_weights_npz_is_not_a_workspace(tmp_path):
         ("format_version", KeyError, "missing key 'format_version'"),
         ("data", [], "'data' must be a JSON object"),
         ("app_version", 2, "'app_version' must be a string"),
-        ("task.kind", "regression", "'task.kind' must be 'classification'"),
+        ("task.kind", "ranking", "'task.kind' must be 'classification' or 'regression'"),
         ("task.classes", 5, "'task.classes' must be a whole number from 2 to 4"),
         ("task.classes", True, "'task.classes' must be a whole number"),
         ("task.class_colors", ["#0072B2"], "'task.class_colors' must be a list of 2 colours"),
