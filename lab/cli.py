@@ -20,16 +20,24 @@ import numpy as np
 
 import lab
 from lab.allocator import keep_freed_memory
-from lab.core.datasets import DATASETS, generate
+from lab.core.datasets import DATASETS, generate, split_mask
 from lab.core.events import Change
+from lab.core.features import FEATURES
 from lab.core.io.kinds import file_kind
-from lab.core.io.points_csv import load_points
+from lab.core.io.points_csv import PointsFile, read_points
 from lab.core.io.weights_file import save_weights
 from lab.core.io.workspace_file import WorkspaceData, load_workspace
-from lab.core.model import ACTIVATIONS, MODEL_KINDS, ModelSettings, parse_hidden
+from lab.core.model import (
+    ACTIVATIONS,
+    MODEL_KINDS,
+    TASKS,
+    ModelSettings,
+    loss_description,
+    parse_hidden,
+)
 from lab.core.runner import InlineRunner
 from lab.core.settings import DataSettings, TrainingSettings
-from lab.core.training import EndKind, RunEnd, Snapshot
+from lab.core.training import EndKind, RunEnd, Score, Scores, Snapshot
 from lab.core.workspace import Workspace, classes_needed, fresh_checkpoint
 from lab.desktop import install_desktop
 
@@ -38,6 +46,8 @@ OPTIMIZER_FLAGS = {"gd": "gradient_descent", "momentum": "momentum", "adam": "ad
 BAR_WIDTH = 30
 BAR_INTERVAL = 0.1  # seconds between redraws of the terminal's progress bar
 
+# What the run's last snapshot carries: the checkpoint to save and the scores to print.
+FINAL_PARTS = ("checkpoint", "scores")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_TRAINING = TrainingSettings()
 
@@ -101,18 +111,36 @@ def train_parser() -> argparse.ArgumentParser:
     source = parser.add_argument_group("points (one of; default: the tutorial's two blobs)")
     given = source.add_mutually_exclusive_group()
     given.add_argument("--data", choices=DATASETS, help="generate a data set")
-    given.add_argument("--points", metavar="FILE.csv", help="points from a CSV file (x,y,label)")
+    given.add_argument(
+        "--points", metavar="FILE.csv",
+        help="points from a CSV file: x,y,label, or x,y,value under that header (regression)",
+    )
     given.add_argument(
         "--from", dest="source", metavar="FILE.tlab",
         help="continue a saved workspace: its points, model, optimizer state and loss history",
     )
     source.add_argument("--count", type=int, help="points to generate (default: the data set's)")
     source.add_argument("--noise", type=float, help="noise of the generated points")
-    source.add_argument("--data-seed", type=int, help="seed of the generated points (default 1)")
+    source.add_argument(
+        "--data-seed", type=int, help="seed of the generated points and of the test split "
+        "(default 1)",
+    )
+    source.add_argument(
+        "--test-split", type=int, metavar="PERCENT",
+        help="hold out this percentage of the points for testing (default 0)",
+    )
     model = parser.add_argument_group("model (default: the tutorial's perceptron)")
+    model.add_argument(
+        "--task", choices=TASKS, help="classification, or regression (whose default points "
+        "are the plane); a data set or a points file of the other task is refused",
+    )
     model.add_argument("--model", choices=MODEL_KINDS)
     model.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, e.g. 16,16 (MLP)")
     model.add_argument("--activation", choices=ACTIVATIONS, help="of the hidden layers (MLP)")
+    model.add_argument(
+        "--features", metavar="NAMES",
+        help=f"the model's inputs, of {','.join(FEATURES)} (default x,y), e.g. x,y,x2,y2",
+    )
     model.add_argument("--seed", type=int, help="seed of the initial weights (default 0)")
     training = parser.add_argument_group("training")
     training.add_argument(
@@ -125,6 +153,15 @@ def train_parser() -> argparse.ArgumentParser:
     training.add_argument(
         "--steps", type=int, help=f"steps to train (default {DEFAULT_TRAINING.steps})"
     )
+    training.add_argument(
+        "--batch", type=int, metavar="N",
+        help="points per step, shuffled each epoch (default: all, the full batch)",
+    )
+    penalty = training.add_mutually_exclusive_group()
+    penalty.add_argument("--l2", type=float, metavar="RATE",
+                         help="add an L2 penalty on the weights at this rate")
+    penalty.add_argument("--l1", type=float, metavar="RATE",
+                         help="add an L1 penalty on the weights at this rate")
     output = parser.add_argument_group("output (written only when training ends well)")
     output.add_argument("--export", metavar="FILE", help="the weights as .npz or .json")
     output.add_argument(
@@ -149,13 +186,16 @@ def train_command(argv: list[str], out: TextIO | None = None, err: TextIO | None
         print(parser.format_usage().rstrip(), file=err)
         print(f"lab train: error: {error}", file=err)
         return EXIT_USAGE
+    if workspace.training.regularization != "none":
+        print(loss_description(workspace.model.task, workspace.training.regularization),
+              file=out)
     end, rate = train_workspace(workspace, out)
     if end.kind is not EndKind.FINISHED:
         print(f"lab train: {end.message}", file=err)
         return EXIT_FAILED
-    step, _weights, loss = workspace.current()
-    accuracy = workspace.latest.accuracy if workspace.latest else None
-    print(summary(workspace.training.steps, step, loss, accuracy, rate), file=out)
+    step = workspace.current()[0]
+    scores = workspace.latest.parts["scores"]
+    print(summary(workspace.training.steps, step, scores, rate), file=out)
     try:
         write_outputs(args, workspace)
     except (ValueError, OSError) as error:
@@ -169,20 +209,39 @@ def build_workspace(args: argparse.Namespace) -> Workspace:
     if args.source is not None:
         data = _continued(args)
     else:
-        xy, labels, data_settings = _points(args)
-        model = _model(args, classes_needed(labels))
-        given = {"optimizer": None if args.optimizer is None else OPTIMIZER_FLAGS[args.optimizer],
-                 "learning_rate": args.lr, "steps": args.steps}
-        training = replace(DEFAULT_TRAINING, **{k: v for k, v in given.items() if v is not None})
-        data = WorkspaceData(xy, labels, data_settings, model, training, fresh_checkpoint(model))
+        points, data_settings = _points(args)
+        task = "classification" if points.values is None else "regression"
+        if args.task not in (None, task):
+            raise UsageError(f"these points are for {task}, not {args.task}")
+        model = _model(args, task, classes_needed(points.labels))
+        training = _training(args, DEFAULT_TRAINING)
+        test = split_mask(len(points.xy), data_settings.test_split, data_settings.seed)
+        data = WorkspaceData(points.xy, points.labels, data_settings, model, training,
+                             fresh_checkpoint(model), points.values, test)
     return Workspace(data)
+
+
+def _training(args: argparse.Namespace, training: TrainingSettings) -> TrainingSettings:
+    """`training` with the training flags given applied."""
+    given = {
+        "optimizer": None if args.optimizer is None else OPTIMIZER_FLAGS[args.optimizer],
+        "learning_rate": args.lr,
+        "steps": args.steps,
+        "batch_size": args.batch,
+    }
+    for kind in ("l2", "l1"):
+        rate = getattr(args, kind)
+        if rate is not None:
+            given |= {"regularization": kind, "regularization_rate": rate}
+    return replace(training, **{k: v for k, v in given.items() if v is not None})
 
 
 def _continued(args: argparse.Namespace) -> WorkspaceData:
     """A saved workspace, with the training flags applied; the others belong to the file."""
     fixed = {
         "--count": args.count, "--noise": args.noise, "--data-seed": args.data_seed,
-        "--model": args.model, "--hidden": args.hidden, "--activation": args.activation,
+        "--test-split": args.test_split, "--task": args.task, "--model": args.model,
+        "--hidden": args.hidden, "--activation": args.activation, "--features": args.features,
         "--seed": args.seed,
     }
     clashing = [flag for flag, value in fixed.items() if value is not None]
@@ -191,48 +250,50 @@ def _continued(args: argparse.Namespace) -> WorkspaceData:
             f"{', '.join(clashing)}: --from continues the workspace's own points and model"
         )
     data = load_workspace(args.source)
-    given = {
-        "optimizer": None if args.optimizer is None else OPTIMIZER_FLAGS[args.optimizer],
-        "learning_rate": args.lr,
-        "steps": args.steps,
-    }
-    training = replace(data.training, **{k: v for k, v in given.items() if v is not None})
+    training = _training(args, data.training)
     checkpoint = data.checkpoint
     if training.optimizer != data.training.optimizer:
         checkpoint = replace(checkpoint, optimizer_state={})
     return replace(data, training=training, checkpoint=checkpoint)
 
 
-def _points(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, DataSettings]:
-    """(xy, labels, the data settings) from --points or the generator flags."""
+def _points(args: argparse.Namespace) -> tuple[PointsFile, DataSettings]:
+    """The points, from --points or the generator flags, and the data settings."""
+    split = 0 if args.test_split is None else args.test_split
     if args.points is not None:
-        if args.count is not None or args.noise is not None or args.data_seed is not None:
-            raise UsageError("--count, --noise and --data-seed describe generated points, "
-                             "not --points")
-        xy, labels = load_points(args.points)
-        return xy, labels, DataSettings()
-    defaults = DataSettings.for_dataset(args.data or "blobs")
+        if args.count is not None or args.noise is not None:
+            raise UsageError("--count and --noise describe generated points, not --points")
+        seed = DataSettings().seed if args.data_seed is None else args.data_seed
+        return read_points(args.points), replace(DataSettings(), seed=seed, test_split=split)
+    dataset = args.data or ("plane" if args.task == "regression" else "blobs")
+    defaults = DataSettings.for_dataset(dataset)
     settings = DataSettings(
         defaults.dataset,
         defaults.count if args.count is None else args.count,
         defaults.noise if args.noise is None else args.noise,
         defaults.seed if args.data_seed is None else args.data_seed,
+        split,
     )
-    xy, labels = generate(settings.dataset, settings.count, settings.noise, settings.seed)
-    return xy, labels, settings
+    xy, targets = generate(settings.dataset, settings.count, settings.noise, settings.seed)
+    if DATASETS[dataset].task == "regression":
+        return PointsFile(xy, np.zeros(len(xy), dtype=np.int64), targets), settings
+    return PointsFile(xy, targets, None), settings
 
 
-def _model(args: argparse.Namespace, classes: int) -> ModelSettings:
+def _model(args: argparse.Namespace, task: str, classes: int) -> ModelSettings:
     kind = args.model or ("mlp" if args.hidden else "perceptron")
     if kind == "perceptron" and (args.hidden or args.activation):
         raise UsageError("--hidden and --activation are for --model mlp")
     default = ModelSettings()
+    features = default.features if args.features is None else tuple(args.features.split(","))
     return ModelSettings(
         kind=kind,
         hidden=default.hidden if args.hidden is None else parse_hidden(args.hidden),
         activation=args.activation or default.activation,
-        classes=classes,
+        classes=classes if task == "classification" else default.classes,
         seed=default.seed if args.seed is None else args.seed,
+        task=task,
+        features=features,
     )
 
 
@@ -261,9 +322,10 @@ def train_workspace(workspace: Workspace, out: TextIO) -> tuple[RunEnd, float]:
     start = workspace.checkpoint.step
     progress = Progress(out, start, steps)
     if progress.terminal:
-        runner = InlineRunner(workspace, interval=BAR_INTERVAL)
+        runner = InlineRunner(workspace, interval=BAR_INTERVAL, parts=FINAL_PARTS)
     else:
-        runner = InlineRunner(workspace, report_every=max(1, math.ceil(steps / 10)))
+        runner = InlineRunner(workspace, report_every=max(1, math.ceil(steps / 10)),
+                              parts=FINAL_PARTS)
     workspace.attach(runner)
     ended: list[RunEnd] = []
     workspace.events.subscribe(Change.SNAPSHOT, progress.show)
@@ -293,12 +355,22 @@ def write_outputs(args: argparse.Namespace, workspace: Workspace) -> None:
         raise
 
 
-def summary(steps: int, step: int, loss: float | None, accuracy: float | None,
-            rate: float) -> str:
-    loss_text = "–" if loss is None else f"{loss:.6g}"
-    accuracy_text = "–" if accuracy is None else f"{accuracy:.1%}"
-    return (f"Done: {steps:,} steps (now at step {step:,}), loss {loss_text}, "
-            f"accuracy {accuracy_text}, {rate:,.0f} steps/s")
+def summary(steps: int, step: int, scores: Scores, rate: float) -> str:
+    """The last line: where training ended, how well it does on the training points and, with
+    a test split, on the test points."""
+    train = score_text(scores.train)
+    test = "" if scores.test is None else f"; test: {score_text(scores.test)}"
+    return (f"Done: {steps:,} steps (now at step {step:,}), {train}{test}, "
+            f"{rate:,.0f} steps/s")
+
+
+def score_text(score: Score) -> str:
+    """e.g. "loss 0.0123, accuracy 98.5%" (classification) or "loss 0.01, R² 0.990"."""
+    loss = "–" if score.loss is None else f"{score.loss:.6g}"
+    if score.r2 is not None:
+        return f"loss {loss}, R² {score.r2:.4f}"
+    accuracy = "–" if score.accuracy is None else f"{score.accuracy:.1%}"
+    return f"loss {loss}, accuracy {accuracy}"
 
 
 class Progress:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QWidget,
 )
 
@@ -33,25 +34,30 @@ from lab.actions import ACTIONS, shortcut_rows
 from lab.autosave import Autosave
 from lab.background import Background
 from lab.core.boundary import region_image, separating_segments
+from lab.core.colormap import value_image, value_limits
 from lab.core.colors import CLASS_COLORS
 from lab.core.events import Change
+from lab.core.features import DEFAULT_FEATURES
 from lab.core.io.kinds import file_kind, suffixes
-from lab.core.io.points_csv import load_points, save_points
+from lab.core.io.points_csv import PointsFile, read_points, save_points
 from lab.core.io.weights_file import load_weights, save_weights
-from lab.core.training import EndKind, Grid, RunEnd, Snapshot
+from lab.core.training import EndKind, Grid, NeuronMaps, RunEnd, Scores, Snapshot
 from lab.core.workspace import RunState, Workspace
 from lab.export import FORMATS as EXPORT_FORMATS
 from lab.export import export_view
 from lab.recent import recent_files, remember
 from lab.resources import icon
+from lab.widgets.confusion_view import ConfusionView
 from lab.widgets.controls import Controls
 from lab.widgets.data_plot import DataPlot
 from lab.widgets.focus_keys import FocusedKeys
 from lab.widgets.loss_plot import LossPlot
+from lab.widgets.neurons_view import NeuronsView
 from lab.widgets.weights_view import WeightsView
 from lab.worker import TrainingWorker
 
 REGION_ALPHA = 0.35
+HEAT_ALPHA = 0.6  # predicted values and unit maps: stronger than the class regions
 PREFERRED_SIZE = QSize(1400, 860)
 SCREEN_SHARE = 0.95
 # Snapshot parts drawn by pyqtgraph, which paints through Python: the worker waits for them.
@@ -87,6 +93,11 @@ class MainWindow(QMainWindow):
         self.data_plot = DataPlot()
         self.loss_plot = LossPlot()
         self.weights_view = WeightsView()
+        self.neurons_view = NeuronsView()
+        self.confusion_view = ConfusionView()
+        self._scores_due: Scores | None = None
+        self._value_limits: tuple[float, float] | None = None  # the value colours' scale
+        self._neurons_due: NeuronMaps | None = None
         self._build_layout()
         self._build_status_bar()
         self._actions = self._build_menus()
@@ -123,7 +134,12 @@ class MainWindow(QMainWindow):
         scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
         right = QSplitter(Qt.Orientation.Vertical, objectName="sidePanels")
         right.addWidget(self.loss_plot)
-        right.addWidget(self.weights_view)
+        self.tabs = QTabWidget(objectName="sideTabs")
+        self.tabs.addTab(self.weights_view, "Weights")
+        self.tabs.addTab(self.neurons_view, "Neurons")
+        self.tabs.addTab(self.confusion_view, "Confusion")
+        self.tabs.currentChanged.connect(self._send_view)
+        right.addWidget(self.tabs)
         right.setSizes([300, 400])
         main = QSplitter(Qt.Orientation.Horizontal, objectName="panels")
         main.addWidget(scroll)
@@ -137,7 +153,7 @@ class MainWindow(QMainWindow):
 
     def _build_status_bar(self) -> None:
         self._status_labels = {}
-        for key in ("step", "loss", "accuracy", "speed"):
+        for key in ("step", "loss", "accuracy", "test", "speed"):
             label = QLabel()
             label.setObjectName(f"status_{key}")
             label.setMinimumWidth(110)
@@ -189,7 +205,7 @@ class MainWindow(QMainWindow):
         on = ws.events.subscribe
         on(Change.POINTS, self._points_changed)
         on(Change.DATA, lambda: c.show_data(ws.data))
-        on(Change.MODEL, lambda: c.show_model(ws.model))
+        on(Change.MODEL, self._model_changed)
         on(Change.TRAINING, self._training_changed)
         on(Change.STATE, self._state_changed)
         on(Change.SNAPSHOT, self._render_plots)
@@ -209,6 +225,7 @@ class MainWindow(QMainWindow):
         c.stepRequested.connect(self.step)
         c.resetRequested.connect(ws.reset)
         self.data_plot.addPointRequested.connect(self._add_point)
+        self.neurons_view.selectionChanged.connect(lambda _layer, _unit: self._send_view())
         self.data_plot.removePointRequested.connect(ws.points.remove_nearest)
 
     def _edit(self, apply: Callable[[], None]) -> bool:
@@ -242,7 +259,7 @@ class MainWindow(QMainWindow):
     def _show_settings(self) -> None:
         """The fields show the workspace's settings (again, after a refused edit)."""
         self.controls.show_data(self.workspace.data)
-        self.controls.show_model(self.workspace.model)
+        self._model_changed()
         self._training_changed()
 
     # --- the test seams -----------------------------------------------------------------------
@@ -251,20 +268,22 @@ class MainWindow(QMainWindow):
         return self.workspace.points.copy_arrays()
 
     def save_points(self, path: str | Path) -> None:
-        xy, labels = self.workspace.points.copy_arrays()
-        save_points(path, xy, labels)
+        """x,y,label CSV, or x,y,value for a regression."""
+        columns = self.workspace.points.columns
+        values = columns.values if self.workspace.model.task == "regression" else None
+        save_points(path, columns.xy, columns.labels, values)
         remember(path)
-        self._say(f"Saved {len(labels):,} points to {Path(path).name}")
+        self._say(f"Saved {len(columns.labels):,} points to {Path(path).name}")
 
     def load_points(self, path: str | Path) -> None:
         """Replace the points with a CSV file's (undoable); the file is validated first."""
-        self._points_read(path, load_points(path))
+        self._points_read(path, read_points(path))
 
-    def _points_read(self, path: str | Path, points: tuple[np.ndarray, np.ndarray]) -> None:
-        self.workspace.points.replace(*points)
+    def _points_read(self, path: str | Path, points: PointsFile) -> None:
+        self.workspace.open_points(*points)
         remember(path)
         self.data_plot.fit_view()
-        self._say(f"Opened {len(points[1]):,} points from {Path(path).name}")
+        self._say(f"Opened {len(points.xy):,} points from {Path(path).name}")
 
     def load_points_in_background(self, path: str | Path) -> None:
         """`load_points` without freezing the window: the file is read on another thread,
@@ -279,7 +298,7 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
             self.statusBar().clearMessage()
 
-        def read(points: tuple[np.ndarray, np.ndarray]) -> None:
+        def read(points: PointsFile) -> None:
             done()
             self._points_read(path, points)
 
@@ -287,7 +306,7 @@ class MainWindow(QMainWindow):
             done()
             self._report(error, "open the file")
 
-        self._background.run(lambda: load_points(path), read, failed)
+        self._background.run(lambda: read_points(path), read, failed)
 
     def export_weights(self, path: str | Path) -> None:
         """Write the newest weights and their metadata (.npz or .json), atomically."""
@@ -490,17 +509,35 @@ class MainWindow(QMainWindow):
 
     # --- following the workspace --------------------------------------------------------------
     def _add_point(self, x: float, y: float, alternate: bool) -> None:
-        self.workspace.add_point(x, y, self.controls.classSelector.currentData(), alternate)
+        c = self.controls
+        self.workspace.add_point(x, y, c.classSelector.currentData(), alternate,
+                                 c.pointValue.value(), c.clickTest.isChecked())
 
     def _generate(self) -> None:
         self._edit(lambda: self.workspace.generate(self.controls.data_settings()))
         self.data_plot.fit_view()
 
     def _points_changed(self) -> None:
+        """Points by class, or coloured by value on a scale shown beside them (regression);
+        test points as rings."""
         points = self.workspace.points
-        self.data_plot.set_points(points.xy, points.labels)
+        columns = points.columns
+        regression = self.workspace.model.task == "regression"
+        self._value_limits = value_limits(columns.values) if regression else None
+        values = columns.values if regression else None
+        self.data_plot.set_points(columns.xy, columns.labels, columns.test, values,
+                                  self._value_limits or (-1.0, 1.0))
+        self.data_plot.show_value_scale(self._value_limits)
         self._actions["undo"].setEnabled(points.can_undo)
         self._actions["redo"].setEnabled(points.can_redo)
+
+    def _model_changed(self) -> None:
+        model = self.workspace.model
+        self.controls.show_model(model)
+        self.neurons_view.set_layers(list(model.hidden) if model.kind == "mlp" else [])
+        self.data_plot.clear_boundary()
+        self._points_changed()
+        self._send_view()
 
     def _training_changed(self) -> None:
         self.controls.show_training(self.workspace.training)
@@ -528,10 +565,18 @@ class MainWindow(QMainWindow):
         self.setWindowModified(path is not None and self.workspace.modified)
 
     def _send_view(self) -> None:
-        wanted = self._actions["show_regions"].isChecked()
-        if not wanted:
+        """Ask the worker for what the views show of the plane: the decision regions, or a
+        hidden unit's map in their place; every unit's while the Neurons tab is open."""
+        rect = self.data_plot.view_rect()
+        neuron = self.neurons_view.wanted
+        unit = None if neuron is None else neuron[1]
+        regions = self._actions["show_regions"].isChecked() and unit is None
+        if not regions and unit is None:
             self.data_plot.clear_regions()
-        self.worker.want("regions", self.data_plot.view_rect(), wanted)
+        self.worker.want("regions", rect, regions)
+        neurons = neuron is not None and (unit is not None
+                                          or self.tabs.currentWidget() is self.neurons_view)
+        self.worker.want("neurons", (*neuron, rect) if neurons else None, neurons)
 
     # --- rendering snapshots ------------------------------------------------------------------
     def _show_snapshot(self, snapshot: Snapshot) -> None:
@@ -570,17 +615,43 @@ class MainWindow(QMainWindow):
             self.loss_plot.set_curves(parts["curves"])
         if "regions" in parts:
             self._show_regions(parts["regions"])
+        if parts.get("neurons") is not None:
+            self._show_neuron(parts["neurons"])
         if "weights" in parts:
             self._show_boundary(snapshot)
             self._weights_due = parts["weights"]
+        if "scores" in parts:
+            self._scores_due = parts["scores"]
 
     def _show_regions(self, grid: Grid) -> None:
+        """Where each class wins, and the contour where it changes; or the predicted value as
+        a heat map (regression)."""
+        if grid.values is not None:
+            limits = self._value_limits or value_limits(grid.values)
+            self.data_plot.set_regions(value_image(grid.values, limits, HEAT_ALPHA), grid.rect)
+            return
         image = region_image(grid.probabilities, CLASS_COLORS, REGION_ALPHA)
         self.data_plot.set_regions(image, grid.rect)
+        if len(grid.contour):
+            self.data_plot.set_boundary(grid.contour)
+
+    def _show_neuron(self, maps: NeuronMaps) -> None:
+        """The selected unit's activation in place of the regions; the thumbnails follow
+        with the numbers, after the paint."""
+        if maps.selected_map is not None:
+            image = value_image(maps.selected_map, value_limits(maps.selected_map), HEAT_ALPHA)
+            self.data_plot.set_regions(image, maps.rect)
+        self._neurons_due = maps
 
     def _show_boundary(self, snapshot: Snapshot) -> None:
-        if snapshot.settings.kind != "perceptron":
-            self.data_plot.clear_boundary()
+        """The perceptron's exact separating lines, when it sees x and y alone (other models'
+        boundaries come as contours with the regions)."""
+        settings = snapshot.settings
+        if settings.kind != "perceptron" or settings.features != DEFAULT_FEATURES or (
+            settings.task == "regression"
+        ):
+            if settings.task == "regression":
+                self.data_plot.clear_boundary()
             return
         segments = separating_segments(
             snapshot.weights["W1"], snapshot.weights["b1"], self.data_plot.view_rect()
@@ -594,16 +665,40 @@ class MainWindow(QMainWindow):
         if snapshot is None:
             return
         labels = self._status_labels
-        labels["step"].setText(f"step {snapshot.step:,}")
+        # With mini-batches an epoch spans several steps; with the full batch they coincide.
+        epoch = "" if snapshot.epoch == snapshot.step else f" · epoch {snapshot.epoch:,}"
+        labels["step"].setText(f"step {snapshot.step:,}{epoch}")
         labels["loss"].setText("loss –" if snapshot.loss is None else f"loss {snapshot.loss:.4g}")
-        labels["accuracy"].setText(
-            "accuracy –" if snapshot.accuracy is None else f"accuracy {snapshot.accuracy:.1%}"
-        )
+        if self.workspace.model.task == "classification":
+            labels["accuracy"].setText(
+                "accuracy –" if snapshot.accuracy is None else f"accuracy {snapshot.accuracy:.1%}"
+            )
         self._show_speed(snapshot.step)
         self._show_progress(snapshot)
         if self._weights_due is not None:
             self.weights_view.show_weights(self._weights_due)
             self._weights_due = None
+        if self._scores_due is not None:
+            self._show_scores(self._scores_due)
+            self._scores_due = None
+        if self._neurons_due is not None:
+            self.neurons_view.show_maps(self._neurons_due)
+            self._neurons_due = None
+
+    def _show_scores(self, scores: Scores) -> None:
+        """R² beside the loss (regression), the test loss and accuracy or R², the confusion
+        matrices."""
+        labels = self._status_labels
+        if scores.train.r2 is not None:
+            labels["accuracy"].setText(f"R² {scores.train.r2:.3f}")
+        test = scores.test
+        if test is None or test.loss is None:
+            labels["test"].setText("")
+        else:
+            measure = (f"R² {test.r2:.3f}" if test.r2 is not None else
+                       "" if test.accuracy is None else f"accuracy {test.accuracy:.1%}")
+            labels["test"].setText(f"test: loss {test.loss:.4g} {measure}")
+        self.confusion_view.show_scores(scores)
 
     def _show_speed(self, step: int) -> None:
         now = time.perf_counter()

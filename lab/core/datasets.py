@@ -134,8 +134,8 @@ DATASETS: dict[str, Dataset] = {
         Dataset("moons", "Moons", 200, 0.1, 2, _moons),
         Dataset("spiral", "Spiral", 300, 0.1, 2, _spiral),
         Dataset("linear", "Linearly separable", 100, 0.0, 2, _linear),
-        Dataset("plane", "Plane", 200, 0.05, 0, _plane),
-        Dataset("gaussian", "Gaussian", 200, 0.05, 0, _gaussian),
+        Dataset("plane", "Plane", 200, 0.02, 0, _plane),
+        Dataset("gaussian", "Gaussian", 200, 0.02, 0, _gaussian),
     )
 }
 

@@ -190,3 +190,10 @@ class Model:
         """Overwrite the variables in place (e.g. a rollback or imported weights)."""
         for name, variable in self.variables.items():
             variable.value[...] = weights[name]
+
+
+def loss_description(task: str, regularization: str) -> str:
+    """What the loss shown is, penalty included, in the words of the app and the CLI."""
+    loss = "mean squared error" if task == "regression" else "mean softmax cross-entropy"
+    plus = "" if regularization == "none" else f" + the {regularization.upper()} penalty"
+    return f"Loss: {loss} over the training points{plus}"

@@ -72,7 +72,7 @@ class TrainingSettings:
     steps: int = 300
     batch_size: int = 0  # points per step; 0: all of them, the tutorial's full batch
     regularization: str = "none"  # or "l2", "l1": a penalty on the weights' size
-    regularization_rate: float = 0.0
+    regularization_rate: float = 0.001
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

@@ -33,6 +33,7 @@ from lab.core.points import Columns
 from lab.core.settings import TrainingSettings
 
 GRID_SIZE = 96
+THUMBNAIL_STRIDE = 3  # a unit's small map takes every third grid point: 32 x 32
 NO_POINTS = "stopped: there are no points to train on"
 
 
@@ -60,6 +61,18 @@ class Grid:
     probabilities: np.ndarray | None = None
     values: np.ndarray | None = None
     contour: np.ndarray = field(default_factory=lambda: np.empty((0, 2, 2)))
+
+
+@dataclass(frozen=True)
+class NeuronMaps:
+    """What the units of one hidden layer compute over `rect`: a small map of each (for the
+    thumbnails) and the full map of the selected unit, if one is."""
+
+    layer: int  # hidden layer, from 0
+    rect: Rect
+    maps: np.ndarray  # (units, ny, nx) activations, coarse
+    selected: int | None = None
+    selected_map: np.ndarray | None = None  # (ny, nx), as fine as the decision regions
 
 
 @dataclass(frozen=True)
@@ -265,11 +278,11 @@ class TrainingRun:
         """The hot loop; a non-finite loss is caught here, so numpy need not warn about it."""
         run, fetches, feed = self._session.run, self._fetches, self._feed
         append = self.history.append
-        batched, count = self.batched, len(self._train)
+        batched = self.batched
         measured = batched or self._has_test  # else the step's own loss is the whole story
         done = 0
         while done < max_steps:
-            if measured and (not batched or self.position in (0, count)):
+            if measured and (not batched or self.position == 0):
                 self._measure()
             if batched:
                 feed = self._next_batch()
@@ -296,13 +309,15 @@ class TrainingRun:
         """The next mini-batch of this epoch's shuffled order, starting a new epoch (and
         order) when the last one is used up; its last batch may be smaller."""
         count, size = len(self._train), self.training.batch_size
-        if self.position >= count:
+        if self.position >= count:  # a checkpoint from the end of an epoch
             self.epoch, self.position, self._order = self.epoch + 1, 0, None
         if self._order is None:
             rng = np.random.default_rng([self.settings.seed, self.epoch])
             self._order = rng.permutation(count)
         rows = self._order[self.position : self.position + size]
         self.position += len(rows)
+        if self.position >= count:  # that was the epoch's last batch
+            self.epoch, self.position, self._order = self.epoch + 1, 0, None
         return {self.model.x: self._train.features[rows],
                 self.model.target: self._train.targets[rows]}
 
@@ -350,8 +365,9 @@ class TrainingRun:
         weights = self.weights()
         if all(np.isfinite(w).all() for w in weights.values()):
             self._last_good = self._good_state()
+        loss, accuracy = self._numbers()  # first: the parts' forward passes would replace
+        # the last step's own, which gives the loss at this step as the history records it
         made = {name: PARTS[name].make(self, wanted) for name, wanted in (parts or {}).items()}
-        loss, accuracy = self._numbers()
         return Snapshot(
             run_id=self.run_id,
             step=self.step,
@@ -438,6 +454,19 @@ class TrainingRun:
         straight = self.settings.kind == "perceptron" and is_linear(self.settings.features)
         contour = np.empty((0, 2, 2)) if straight else decision_contour(probabilities, rect)
         return Grid(rect, probabilities=probabilities, contour=contour)
+
+    def neurons(self, wanted: tuple[int, int | None, Rect]) -> NeuronMaps | None:
+        """Every unit's activation over the rect for hidden layer `layer`, and the selected
+        unit's finely: one forward pass over the grid. None when there is no such layer."""
+        layer, unit, rect = wanted
+        if not 0 <= layer < len(self.model.hidden_layers):
+            return None
+        points = feature_matrix(grid_points(rect, GRID_SIZE, GRID_SIZE), self.settings.features)
+        activations = self._session.run(self.model.hidden_layers[layer], {self.model.x: points})
+        maps = activations.T.reshape(-1, GRID_SIZE, GRID_SIZE)
+        selected = unit if unit is not None and 0 <= unit < len(maps) else None
+        return NeuronMaps(layer, rect, maps[:, 1::THUMBNAIL_STRIDE, 1::THUMBNAIL_STRIDE].copy(),
+                          selected, None if selected is None else maps[selected].copy())
 
     def checkpoint(self) -> Checkpoint:
         """What continuing exactly from this step needs (copies)."""

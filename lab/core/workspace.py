@@ -165,6 +165,16 @@ class Workspace:
         else:
             self.points.replace(xy, targets, None, test)
 
+    def open_points(self, xy: np.ndarray, labels: np.ndarray,
+                    values: np.ndarray | None = None) -> None:
+        """Replace the points by a file's (undoable), held out as the test split says; points
+        with values make the task regression, points with classes classification."""
+        task = "classification" if values is None else "regression"
+        if task != self.model.task:
+            self.set_model(replace(self.model, task=task))
+        test = split_mask(len(xy), self.data.test_split, self.data.seed)
+        self.points.replace(xy, labels, values, test)
+
     def classes_needed(self) -> int:
         return classes_needed(self.points.labels)
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -26,13 +29,25 @@ from PySide6.QtWidgets import (
 from lab.actions import tool_tip
 from lab.core.colors import CLASS_COLORS
 from lab.core.datasets import DATASETS
-from lab.core.model import ACTIVATIONS, MAX_SEED, MODEL_KINDS, ModelSettings, parse_hidden
+from lab.core.features import DEFAULT_FEATURES, FEATURES
+from lab.core.model import (
+    ACTIVATIONS,
+    MAX_SEED,
+    MODEL_KINDS,
+    REGULARIZATIONS,
+    TASKS,
+    ModelSettings,
+    loss_description,
+    parse_hidden,
+)
 from lab.core.optimizers import OPTIMIZERS
 from lab.core.points import MAX_CLASSES, MAX_POINTS
 from lab.core.settings import (
     MAX_LEARNING_RATE,
     MAX_NOISE,
+    MAX_PENALTY_RATE,
     MAX_STEPS,
+    MAX_TEST_SPLIT,
     MIN_LEARNING_RATE,
     DataSettings,
     TrainingSettings,
@@ -75,9 +90,9 @@ class Controls(QWidget):
     """Data, model and training controls with stable objectNames (the test seams)."""
 
     generateRequested = Signal()
-    dataEdited = Signal()  # data set, count, noise or seed
-    modelEdited = Signal()  # kind, hidden layers, activation or init seed
-    trainingEdited = Signal()  # optimizer, learning rate or steps
+    dataEdited = Signal()  # data set, count, noise, seed or test split
+    modelEdited = Signal()  # task, kind, hidden layers, activation, features or init seed
+    trainingEdited = Signal()  # optimizer, learning rate, steps, batch size or penalty
     trainRequested = Signal()
     pauseToggled = Signal(bool)
     stopRequested = Signal()
@@ -86,19 +101,28 @@ class Controls(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._task, self._penalty = "classification", "none"  # what the loss label says
         layout = QVBoxLayout(self)
         layout.addWidget(self._data_group())
         layout.addWidget(self._model_group())
         layout.addWidget(self._training_group())
         layout.addStretch(1)
         self.modelKind.currentIndexChanged.connect(self._update_model_fields)
+        self.regularization.currentIndexChanged.connect(self._update_model_fields)
+        self._show_task("classification")
         self._update_model_fields()
 
     # --- groups -----------------------------------------------------------------------------
     def _data_group(self) -> QGroupBox:
         box = QGroupBox("Data")
         form = QFormLayout(box)
-        self.datasetKind = _combo("datasetKind", {k: d.label for k, d in DATASETS.items()})
+        self.taskKind = _combo("taskKind", TASKS)
+        self.taskKind.setToolTip("Tell classes apart, or predict a value (regression)")
+        self.taskKind.currentIndexChanged.connect(self.modelEdited)
+        self.datasetKind = _combo("datasetKind", {
+            name: dataset.label + (" (regression)" if dataset.task == "regression" else "")
+            for name, dataset in DATASETS.items()
+        })
         self.pointCount = _spin("pointCount", 1, MAX_POINTS, DATASETS["blobs"].default_count)
         self.noise = QDoubleSpinBox(objectName="noise", minimum=0.0, maximum=MAX_NOISE,
                                     singleStep=0.05)
@@ -111,25 +135,36 @@ class Controls(QWidget):
         self.generateButton = _button("generateButton", "Generate", "Replace the points (undoable)")
         self.generateButton.clicked.connect(self.generateRequested)
         self.datasetKind.currentIndexChanged.connect(self._dataset_defaults)
-        for spin in (self.pointCount, self.noise, self.dataSeed):
+        self.testSplit = _spin("testSplit", 0, MAX_TEST_SPLIT, 0)
+        self.testSplit.setSuffix(" %")
+        self.testSplit.setToolTip("Points held out for testing (drawn hollow), picked by the "
+                                  "seed; they never train")
+        for spin in (self.pointCount, self.noise, self.dataSeed, self.testSplit):
             spin.valueChanged.connect(self.dataEdited)
         self.classSelector = QComboBox(objectName="classSelector")
         for i in range(MAX_CLASSES):
             self.classSelector.addItem(class_icon(i), f"class {i}", i)
         self.classSelector.setToolTip("The class a left-click adds")
-        hint = QLabel(
-            "Left-click: add the selected class. Right- or Shift-click: the other class. "
-            "Ctrl-click: remove the nearest point."
-        )
-        hint.setWordWrap(True)
-        hint.setObjectName("clickHint")
+        self.pointValue = QDoubleSpinBox(objectName="pointValue", minimum=-10.0, maximum=10.0,
+                                         singleStep=0.1, value=1.0)
+        self.pointValue.setToolTip("The value a click adds (regression)")
+        self.clickTest = QCheckBox("as test points", objectName="clickTest")
+        self.clickTest.setToolTip("Clicked points are held out for testing instead of training")
+        self.clickHint = QLabel(wordWrap=True, objectName="clickHint")
+        form.addRow("Task", self.taskKind)
         form.addRow("Dataset", self.datasetKind)
         form.addRow("Count", self.pointCount)
         form.addRow("Noise", self.noise)
         form.addRow("Seed", self.dataSeed)
+        form.addRow("Test split", self.testSplit)
         form.addRow(self.generateButton)
-        form.addRow("Click adds", self.classSelector)
-        form.addRow(hint)
+        self._click_label = QLabel("Click adds")
+        clicks = QHBoxLayout()
+        clicks.addWidget(self.classSelector, 1)
+        clicks.addWidget(self.pointValue, 1)
+        form.addRow(self._click_label, clicks)
+        form.addRow("", self.clickTest)
+        form.addRow(self.clickHint)
         return box
 
     def _model_group(self) -> QGroupBox:
@@ -144,13 +179,21 @@ class Controls(QWidget):
         self.initSeed.setToolTip("Seed of the random initial weights")
         self.modelKind.setToolTip("The tutorial's softmax perceptron, or a multi-layer perceptron")
         self.activation.setToolTip("The non-linearity of the hidden layers")
-        loss = QLabel("Loss: mean softmax cross-entropy over the points")
-        loss.setWordWrap(True)
+        self.features = {}
+        grid = QGridLayout()
+        for index, (name, (label, _function)) in enumerate(FEATURES.items()):
+            box_ = QCheckBox(label, objectName=f"feature_{name}", checked=name in DEFAULT_FEATURES)
+            box_.setToolTip(f"Give the model {label} of each point as an input")
+            box_.toggled.connect(self.modelEdited)
+            grid.addWidget(box_, index // 4, index % 4)
+            self.features[name] = box_
+        self.lossLabel = QLabel(wordWrap=True, objectName="lossLabel")
         form.addRow("Kind", self.modelKind)
         form.addRow("Hidden", self.hiddenLayers)
         form.addRow("Activation", self.activation)
+        form.addRow("Inputs", grid)
         form.addRow("Init seed", self.initSeed)
-        form.addRow(loss)
+        form.addRow(self.lossLabel)
         self.modelKind.currentIndexChanged.connect(self.modelEdited)
         self.hiddenLayers.editingFinished.connect(self.modelEdited)
         self.activation.currentIndexChanged.connect(self.modelEdited)
@@ -170,11 +213,26 @@ class Controls(QWidget):
         self.steps = _spin("steps", 1, MAX_STEPS, 300)
         self.optimizer.setToolTip("How each step moves the weights along the gradient")
         self.steps.setToolTip("How many steps Train takes")
-        self.optimizer.currentIndexChanged.connect(self.trainingEdited)
-        self.learningRate.valueChanged.connect(self.trainingEdited)
-        self.steps.valueChanged.connect(self.trainingEdited)
+        self.batchSize = _spin("batchSize", 0, MAX_POINTS, 0)
+        self.batchSize.setSpecialValueText("all")
+        self.batchSize.setToolTip("Training points per step, drawn from a shuffled order each "
+                                  "epoch; all: the tutorial's full batch")
+        self.regularization = _combo("regularization", REGULARIZATIONS)
+        self.regularization.setToolTip("A penalty on the weights' size, added to the loss")
+        self.regularizationRate = LogSpinBox(MIN_LEARNING_RATE, MAX_PENALTY_RATE, 0.001)
+        self.regularizationRate.setObjectName("regularizationRate")
+        self.regularizationRate.setToolTip("How much the penalty weighs; arrows step 1-2-5")
+        for widget in (self.optimizer, self.regularization):
+            widget.currentIndexChanged.connect(self.trainingEdited)
+        for widget in (self.learningRate, self.steps, self.batchSize, self.regularizationRate):
+            widget.valueChanged.connect(self.trainingEdited)
+        penalty = QHBoxLayout()
+        penalty.addWidget(self.regularization, 1)
+        penalty.addWidget(self.regularizationRate, 1)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learningRate)
+        form.addRow("Batch size", self.batchSize)
+        form.addRow("Penalty", penalty)
         form.addRow("Steps", self.steps)
         layout.addLayout(form)
         buttons = QGridLayout()
@@ -214,6 +272,7 @@ class Controls(QWidget):
             self.pointCount.value(),
             self.noise.value(),
             self.dataSeed.value(),
+            self.testSplit.value(),
         )
 
     def model_settings(self, current: ModelSettings) -> ModelSettings:
@@ -222,17 +281,25 @@ class Controls(QWidget):
         sizes, for when the user switches back."""
         kind = self.modelKind.currentData()
         hidden = parse_hidden(self.hiddenLayers.text()) if kind == "mlp" else current.hidden
+        features = tuple(name for name, box in self.features.items() if box.isChecked())
         return ModelSettings(
             kind=kind,
             hidden=hidden,
             activation=self.activation.currentData(),
             classes=current.classes,
             seed=self.initSeed.value(),
+            task=self.taskKind.currentData(),
+            features=features,
         )
 
     def training_settings(self) -> TrainingSettings:
         return TrainingSettings(
-            self.optimizer.currentData(), self.learningRate.exact_value(), self.steps.value()
+            self.optimizer.currentData(),
+            self.learningRate.exact_value(),
+            self.steps.value(),
+            self.batchSize.value(),
+            self.regularization.currentData(),
+            self.regularizationRate.exact_value(),
         )
 
     def show_data(self, data: DataSettings) -> None:
@@ -240,18 +307,28 @@ class Controls(QWidget):
         _show(self.pointCount, data.count)
         _show(self.noise, data.noise)
         _show(self.dataSeed, data.seed)
+        _show(self.testSplit, data.test_split)
 
     def show_model(self, settings: ModelSettings) -> None:
+        _show(self.taskKind, settings.task)
         _show(self.modelKind, settings.kind)
         _show(self.hiddenLayers, ",".join(map(str, settings.hidden)))
         _show(self.activation, settings.activation)
         _show(self.initSeed, settings.seed)
+        for name, box in self.features.items():
+            _show(box, name in settings.features)
+        self._show_task(settings.task)
         self._update_model_fields()
 
     def show_training(self, settings: TrainingSettings) -> None:
         _show(self.optimizer, settings.optimizer)
         _show(self.learningRate, settings.learning_rate)
         _show(self.steps, settings.steps)
+        _show(self.batchSize, settings.batch_size)
+        _show(self.regularization, settings.regularization)
+        _show(self.regularizationRate, settings.regularization_rate)
+        self._penalty = settings.regularization
+        self._show_loss()
 
     def set_state(self, state: RunState, can_train: bool) -> None:
         """Enable what makes sense while idle, training or paused."""
@@ -276,7 +353,8 @@ class Controls(QWidget):
         text that is no value it takes; that field goes back to the value in effect.
         """
         for spin, label in ((self.learningRate, "Learning rate"), (self.steps, "Steps"),
-                            (self.initSeed, "Init seed")):
+                            (self.initSeed, "Init seed"), (self.batchSize, "Batch size"),
+                            (self.regularizationRate, "Penalty rate")):
             if spin.text() == spin.textFromValue(spin.value()):
                 continue  # nothing typed: the value stands as it is, to the last digit
             if not spin.hasAcceptableInput():
@@ -289,7 +367,8 @@ class Controls(QWidget):
 
     def _model_widgets(self) -> tuple[QWidget, ...]:
         """The settings that need a new model (they apply when idle)."""
-        return (self.modelKind, self.hiddenLayers, self.activation, self.initSeed, self.optimizer)
+        return (self.taskKind, self.modelKind, self.hiddenLayers, self.activation, self.initSeed,
+                self.optimizer, self.regularization, *self.features.values())
 
     def _pause_toggled(self, paused: bool) -> None:
         self.pauseButton.setText("Resume" if paused else "Pause")
@@ -299,6 +378,22 @@ class Controls(QWidget):
         mlp = self.modelKind.currentData() == "mlp" and self.modelKind.isEnabled()
         self.hiddenLayers.setEnabled(mlp)
         self.activation.setEnabled(mlp)
+        self.regularizationRate.setEnabled(self.regularization.currentData() != "none")
+
+    def _show_task(self, task: str) -> None:
+        """A click adds a class or a value; the loss is cross-entropy or squared error."""
+        regression = task == "regression"
+        self._task = task
+        self.classSelector.setVisible(not regression)
+        self.pointValue.setVisible(regression)
+        what = "a point of that value" if regression else "the selected class"
+        other = "" if regression else " Right- or Shift-click: the other class."
+        self.clickHint.setText(f"Left-click: add {what}.{other} Ctrl-click: remove the "
+                               "nearest point.")
+        self._show_loss()
+
+    def _show_loss(self) -> None:
+        self.lossLabel.setText(loss_description(self._task, self._penalty))
 
     def _dataset_defaults(self) -> None:
         """A new data set comes with its own count and noise."""
@@ -315,7 +410,7 @@ def _show(widget: QWidget, value: object) -> None:
         current, put = widget.currentData(), lambda: widget.setCurrentIndex(widget.findData(value))
     elif isinstance(widget, QLineEdit):
         current, put = widget.text(), lambda: widget.setText(value)
-    elif isinstance(widget, QPushButton):
+    elif isinstance(widget, QAbstractButton):
         current, put = widget.isChecked(), lambda: widget.setChecked(value)
     else:
         current, put = widget.value(), lambda: widget.setValue(value)

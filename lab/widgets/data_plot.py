@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QPixmap, QTr
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPixmapItem, QWidget
 
 from lab.core.boundary import Rect
+from lab.core.colormap import DOT_SHADES, hex_color, value_palette, value_shades
 from lab.core.colors import CLASS_COLORS
 from lab.widgets.plot_style import ThemedPlot
 
@@ -29,10 +30,11 @@ class _Dots(pg.GraphicsObject):
     boundary and regions changing during training do not redraw 100,000 points.
     """
 
-    def __init__(self, color: str) -> None:
+    def __init__(self, color: str, hollow: bool = False) -> None:
         super().__init__()
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._color = QColor(color)
+        self._hollow = hollow  # a ring: a held-out test point
         self._x = np.empty(0)
         self._y = np.empty(0)
         self._bounds = QRectF()
@@ -111,13 +113,22 @@ class _Dots(pg.GraphicsObject):
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor("white"), 0.8 * dpr))
-        painter.setBrush(self._color)
+        if self._hollow:
+            painter.setPen(QPen(self._color, 1.8 * dpr))
+            painter.setBrush(QColor(255, 255, 255, 160))
+        else:
+            painter.setPen(QPen(QColor("white"), 0.8 * dpr))
+            painter.setBrush(self._color)
         inset = (side - _POINT_SIZE * dpr) / 2
         painter.drawEllipse(QRectF(inset, inset, _POINT_SIZE * dpr, _POINT_SIZE * dpr))
         painter.end()
         self._pixmap, self._pixmap_dpr = pixmap, dpr
         return pixmap
+
+
+def _value_map() -> pg.ColorMap:
+    colors = value_palette(DOT_SHADES)
+    return pg.ColorMap(np.linspace(0.0, 1.0, len(colors)), colors)
 
 
 class DataPlot(ThemedPlot):
@@ -153,10 +164,15 @@ class DataPlot(ThemedPlot):
         self._regions.hide()
         item.addItem(self._regions, ignoreBounds=True)
 
-        # One item per class, so a class is one colour and needs no per-point style.
-        self._dots = [_Dots(color) for color in CLASS_COLORS]
-        for dots in self._dots:
-            item.addItem(dots)
+        # One item per colour and kind (training dot, test ring), made when first needed, so
+        # a point needs no style of its own.
+        self._dots: dict[tuple[str, bool], _Dots] = {}
+
+        # The scale of the value colours (regression), shown beside the plot when in use.
+        self._bar = pg.ColorBarItem(values=(-1, 1), colorMap=_value_map(), interactive=False,
+                                    width=12)
+        self._bar.hide()
+        item.layout.addItem(self._bar, 2, 5)
 
         self._boundary = pg.PlotDataItem(connect="pairs")
         self._boundary.setZValue(10)
@@ -166,17 +182,52 @@ class DataPlot(ThemedPlot):
         self.scene().sigMouseClicked.connect(self._on_click)
         self._vb.setRange(xRange=_DEFAULT_RANGE, yRange=_DEFAULT_RANGE, padding=0.05)
 
-    def set_points(self, xy: np.ndarray, labels: np.ndarray) -> None:
-        """Show points (n, 2) coloured by integer label; the view range is left alone."""
+    def set_points(
+        self,
+        xy: np.ndarray,
+        labels: np.ndarray,
+        test: np.ndarray | None = None,
+        values: np.ndarray | None = None,
+        limits: tuple[float, float] = (-1.0, 1.0),
+    ) -> None:
+        """Show points (n, 2) coloured by class, or by value within `limits` when values are
+        given; test points as rings. The view range is left alone."""
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-        classes = np.asarray(labels).ravel() % len(CLASS_COLORS)
-        for cls, dots in enumerate(self._dots):
-            mine = xy[classes == cls]
-            dots.set_data(mine[:, 0], mine[:, 1])
+        test = np.zeros(len(xy), dtype=bool) if test is None else np.asarray(test, dtype=bool)
+        if values is None:
+            colors = [CLASS_COLORS[i] for i in range(len(CLASS_COLORS))]
+            shade = np.asarray(labels).ravel() % len(CLASS_COLORS)
+        else:
+            colors = [hex_color(rgb) for rgb in value_palette(DOT_SHADES)]
+            shade = value_shades(values, limits, DOT_SHADES)
+        wanted = set()
+        for index, color in enumerate(colors):
+            for hollow in (False, True):
+                mine = xy[(shade == index) & (test == hollow)]
+                if len(mine):
+                    wanted.add((color, hollow))
+                    self._dots_for(color, hollow).set_data(mine[:, 0], mine[:, 1])
+        for key, dots in self._dots.items():
+            if key not in wanted and dots.count():
+                dots.set_data(np.empty(0), np.empty(0))
+
+    def _dots_for(self, color: str, hollow: bool) -> _Dots:
+        dots = self._dots.get((color, hollow))
+        if dots is None:
+            dots = self._dots[color, hollow] = _Dots(color, hollow)
+            dots.setZValue(1 if hollow else 0)
+            self.plotItem.addItem(dots)
+        return dots
+
+    def show_value_scale(self, limits: tuple[float, float] | None) -> None:
+        """The colour bar of the value colours over these limits, or none."""
+        self._bar.setVisible(limits is not None)
+        if limits is not None:
+            self._bar.setLevels(limits)
 
     def fit_view(self) -> None:
         """Frame all points (e.g. after a dataset was generated or opened)."""
-        shown = [dots for dots in self._dots if dots.count()]
+        shown = [dots for dots in self._dots.values() if dots.count()]
         if shown:
             self._vb.autoRange(items=shown, padding=0.05)
         else:
@@ -187,12 +238,12 @@ class DataPlot(ThemedPlot):
         (x0, x1), (y0, y1) = self._vb.viewRange()
         return float(x0), float(y0), float(x1), float(y1)
 
-    def set_boundary(self, segments: list[np.ndarray]) -> None:
+    def set_boundary(self, segments: np.ndarray | list[np.ndarray]) -> None:
         """Draw decision-boundary segments, each a (2, 2) array of endpoints."""
-        if not segments:
+        if not len(segments):
             self.clear_boundary()
             return
-        ends = np.concatenate([np.asarray(s, dtype=np.float64).reshape(2, 2) for s in segments])
+        ends = np.asarray(segments, dtype=np.float64).reshape(-1, 2)
         self._boundary.setData(x=ends[:, 0], y=ends[:, 1])
 
     def clear_boundary(self) -> None:

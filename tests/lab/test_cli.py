@@ -16,9 +16,9 @@ from lab.core.settings import TrainingSettings
 from lab.core.training import TrainingRun
 from lab.core.workspace import Workspace
 
-FLAGS = ("--data", "--points", "--from", "--count", "--noise", "--data-seed", "--model",
-         "--hidden", "--activation", "--seed", "--optimizer", "--lr", "--steps", "--export",
-         "--workspace")
+FLAGS = ("--data", "--points", "--from", "--count", "--noise", "--data-seed", "--test-split",
+         "--task", "--model", "--hidden", "--activation", "--features", "--seed", "--optimizer",
+         "--lr", "--steps", "--batch", "--l2", "--l1", "--export", "--workspace")
 
 
 class Terminal(io.StringIO):
@@ -125,6 +125,15 @@ def test_exported_weights_predict_in_plain_numpy(tmp_path):
     (("--workspace", "w.npz"), "w.npz: unsupported file type for a workspace file; use .tlab"),
     (("--workspace", "no-such-folder/w.tlab"), "there is no folder"),
     (("--from", "w.tlab", "--model", "mlp"), "--model: --from continues"),
+    (("--from", "w.tlab", "--test-split", "20"), "--test-split: --from continues"),
+    (("--test-split", "95"), "test split must be a whole percentage from 0 to 90"),
+    (("--batch", "-1"), "batch size must be a whole number"),
+    (("--l2", "0.1", "--l1", "0.1"), "not allowed with argument"),
+    (("--l2", "50"), "regularization rate must be from 0 to 10"),
+    (("--features", "x,q"), "features must be one or more of x, y, x2"),
+    (("--features", ""), "features must be one or more of"),
+    (("--data", "moons", "--task", "regression"), "these points are for classification, not"),
+    (("--task", "sorting"), "invalid choice"),
 ])
 def test_bad_flags_and_files_exit_2_with_a_message(tmp_path, monkeypatch, argv, message):
     monkeypatch.chdir(tmp_path)
@@ -207,3 +216,80 @@ def test_an_output_that_fails_to_write_leaves_nothing_half_written(tmp_path, mon
                             "--workspace", str(tmp_path / "w.tlab"))
     assert status == 1 and "No space left on device" in err and "nothing was written" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def trained(tmp_path, name, *argv):
+    """The workspace `lab train ARGV` writes, and its last output line."""
+    path = tmp_path / f"{name}.tlab"
+    status, out, err = run(*argv, "--workspace", str(path))
+    assert status == 0, err
+    return load_workspace(path), out.splitlines()[-1]
+
+
+def test_a_test_split_holds_out_points_and_reports_the_test_loss_and_accuracy(tmp_path):
+    data, done = trained(tmp_path, "split", "--data", "moons", "--count", "200",
+                         "--test-split", "30", "--steps", "100")
+    assert data.test.sum() == 60 and data.data.test_split == 30
+    assert "; test: loss " in done and done.count("accuracy") == 2
+    again, _ = trained(tmp_path, "again", "--data", "moons", "--count", "200",
+                       "--test-split", "30", "--steps", "100")
+    assert np.array_equal(again.test, data.test)  # the data seed draws the same split
+    other, _ = trained(tmp_path, "other", "--data", "moons", "--count", "200",
+                       "--test-split", "30", "--data-seed", "2", "--steps", "100")
+    assert not np.array_equal(other.test, data.test)
+
+
+def test_batches_take_other_steps_than_the_full_batch_and_still_learn(tmp_path):
+    flags = ("--data", "moons", "--count", "200", "--model", "mlp", "--hidden", "8",
+             "--steps", "400", "--lr", "0.3")
+    full, _ = trained(tmp_path, "full", *flags)
+    batched, done = trained(tmp_path, "batched", *flags, "--batch", "10")
+    assert batched.training.batch_size == 10
+    assert batched.checkpoint.epoch == 20  # 200 points in batches of 10: 20 epochs
+    assert not np.allclose(batched.checkpoint.weights["W1"], full.checkpoint.weights["W1"])
+    accuracy = float(done.split("accuracy ")[1].split("%")[0])
+    assert accuracy >= 85
+
+
+def test_an_l2_penalty_shrinks_the_weights_and_the_loss_says_it_is_included(tmp_path):
+    flags = ("--data", "blobs", "--steps", "500", "--lr", "0.5")
+    free, _ = trained(tmp_path, "free", *flags)
+    status, out, _err = run(*flags, "--l2", "1", "--workspace", str(tmp_path / "l2.tlab"))
+    assert status == 0 and "+ the L2 penalty" in out.splitlines()[0]
+    l2 = load_workspace(tmp_path / "l2.tlab")
+    assert (l2.training.regularization, l2.training.regularization_rate) == ("l2", 1.0)
+    norm = {name: np.linalg.norm(data.checkpoint.weights["W1"]) for name, data in
+            (("free", free), ("l2", l2))}
+    assert norm["l2"] < norm["free"] / 2
+    l1, _ = trained(tmp_path, "l1", *flags, "--l1", "1")
+    assert l1.training.regularization == "l1"
+    assert np.linalg.norm(l1.checkpoint.weights["W1"]) < norm["free"] / 2
+
+
+def test_squared_features_let_the_perceptron_separate_the_circles(tmp_path):
+    flags = ("--data", "circles", "--steps", "300", "--lr", "1")
+    _plain, plain_done = trained(tmp_path, "plain", *flags)
+    squared, squared_done = trained(tmp_path, "squared", *flags, "--features", "x2,y2")
+    assert squared.model.features == ("x2", "y2") and squared.checkpoint.weights["W1"].shape[0] == 2
+    assert float(squared_done.split("accuracy ")[1].split("%")[0]) >= 95
+    assert float(plain_done.split("accuracy ")[1].split("%")[0]) <= 65
+
+
+def test_regression_on_the_plane_reaches_an_r2_of_099(tmp_path):
+    data, done = trained(tmp_path, "plane", "--task", "regression", "--steps", "300")
+    assert data.model.task == "regression" and data.data.dataset == "plane"
+    assert data.checkpoint.weights["W1"].shape == (2, 1)
+    assert float(done.split("R² ")[1].split(",")[0]) >= 0.99
+
+
+def test_points_with_values_train_a_regression(tmp_path):
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(-2, 2, (60, 2))
+    values = 0.5 * xy[:, 0] - 0.25 * xy[:, 1]
+    points = tmp_path / "values.csv"
+    save_points(points, xy, np.zeros(60, dtype=np.int64), values)
+    data, done = trained(tmp_path, "values", "--points", str(points), "--steps", "500")
+    assert data.model.task == "regression" and np.array_equal(data.values, values)
+    assert float(done.split("R² ")[1].split(",")[0]) >= 0.99
+    status, _out, err = run("--points", str(points), "--task", "classification")
+    assert status == 2 and "these points are for regression" in err

@@ -1,4 +1,5 @@
-"""Points as ``x,y,label`` CSV: exact floats out, strict checks in.
+"""Points as ``x,y,label`` CSV (or ``x,y,value`` for regression): exact floats out, strict
+checks in.
 
 Files come from spreadsheets and from numpy (``np.savetxt``) as well as from this app, so the
 loader takes a header or none, ``,``, ``;`` or tab between the values (when the first line
@@ -13,6 +14,7 @@ import os
 import re
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,22 +26,48 @@ from lab.core.points import MAX_CLASSES, MAX_POINTS, validate_points
 MAX_POINTS_FILE_BYTES = 64 * 2**20
 DELIMITERS = {",": "','", ";": "';'", "\t": "a tab"}
 _HEADER = ["x", "y", "label"]
+_VALUE_HEADER = ["x", "y", "value"]  # a regression's points: the third column is any number
 
 
-def save_points(path: PathLike, xy: np.ndarray, labels: np.ndarray) -> None:
-    """Write ``x,y,label`` CSV with repr floats, so loading gives back the exact values."""
+class PointsFile(NamedTuple):
+    """A points file's columns; `values` is None for a classification file (x,y,label)."""
+
+    xy: np.ndarray
+    labels: np.ndarray
+    values: np.ndarray | None
+
+
+def save_points(
+    path: PathLike, xy: np.ndarray, labels: np.ndarray, values: np.ndarray | None = None
+) -> None:
+    """Write ``x,y,label`` CSV, or ``x,y,value`` when values are given, with repr floats, so
+    loading gives back the exact numbers."""
     xy, labels = validate_points(xy, labels)
     if len(labels) > MAX_POINTS:
         raise ValueError(f"cannot save more than {MAX_POINTS:,} points")
-    rows = [
-        f"{x!r},{y!r},{label}\n" for (x, y), label in zip(xy.tolist(), labels.tolist(), strict=True)
-    ]
-    data = ("x,y,label\n" + "".join(rows)).encode("utf-8")
+    if values is None:
+        header, third = _HEADER, labels.tolist()
+    else:
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != labels.shape or not np.isfinite(values).all():
+            raise ValueError("values must be one finite number per point")
+        header, third = _VALUE_HEADER, [repr(value) for value in values.tolist()]
+    rows = [f"{x!r},{y!r},{last}\n" for (x, y), last in zip(xy.tolist(), third, strict=True)]
+    data = (",".join(header) + "\n" + "".join(rows)).encode("utf-8")
     atomic_write(path, lambda file: file.write(data))
 
 
 def load_points(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """Read a points CSV into (xy float64 (N, 2), labels int64 (N,)); N may be 0.
+    """Read a classification points CSV into (xy float64 (N, 2), labels int64 (N,))."""
+    xy, labels, values = read_points(path)
+    if values is not None:
+        raise FileFormatError(f"{Path(path).name}: holds values (x,y,value), not classes")
+    return xy, labels
+
+
+def read_points(path: PathLike) -> PointsFile:
+    """Read a points CSV: x,y,label (classes) or, under the header x,y,value, a regression's
+    points; N may be 0.
 
     Tolerates surrounding whitespace, CRLF or CR line ends, blank lines and a UTF-8 BOM.
     """
@@ -53,17 +81,22 @@ def load_points(path: PathLike) -> tuple[np.ndarray, np.ndarray]:
     first, line_number = _first_line(data, name)
     delimiter = _delimiter(first, f"{name}, line {line_number}")
     cells = _cells(first, delimiter)
-    header = [cell.lower() for cell in cells] == _HEADER
+    named = [cell.lower() for cell in cells]
+    values = named == _VALUE_HEADER
+    header = values or named == _HEADER
     if not header:
         _check_first_row(cells, f"{name}, line {line_number}")
     skipped = line_number if header else line_number - 1
     start = _line_start(data, skipped + 1)
-    rows = _fast_rows(path, skipped, delimiter) if plain else None
+    rows = _fast_rows(path, skipped, delimiter, values) if plain else None
     if rows is None:  # numpy did not take it all: read it line by line to say why
-        rows = _checked_rows(data[start:].decode("utf-8"), delimiter, name, skipped + 1)
+        rows = _checked_rows(data[start:].decode("utf-8"), delimiter, name, skipped + 1, values)
     if len(rows) > MAX_POINTS:
         raise FileFormatError(f"{name}: more than {MAX_POINTS:,} points")
-    return np.ascontiguousarray(rows[:, :2]), rows[:, 2].astype(np.int64)
+    xy = np.ascontiguousarray(rows[:, :2])
+    if values:
+        return PointsFile(xy, np.zeros(len(rows), dtype=np.int64), rows[:, 2].copy())
+    return PointsFile(xy, rows[:, 2].astype(np.int64), None)
 
 
 def _first_line(data: bytes, name: str) -> tuple[str, int]:
@@ -112,7 +145,7 @@ def _line_start(data: bytes, number: int) -> int:
     return position
 
 
-def _fast_rows(path: PathLike, skipped: int, delimiter: str) -> np.ndarray | None:
+def _fast_rows(path: PathLike, skipped: int, delimiter: str, values: bool) -> np.ndarray | None:
     """numpy's parse of the rows after the first `skipped` lines when they are all valid,
     else None. numpy reads the file itself: its fastest way, and it lets other threads run
     while it waits for the disk."""
@@ -125,11 +158,13 @@ def _fast_rows(path: PathLike, skipped: int, delimiter: str) -> np.ndarray | Non
         return None
     if rows.size == 0:
         return np.empty((0, 3))
-    labels = rows[:, 2] if rows.shape[1] == 3 else None
+    if rows.shape[1] != 3 or not np.isfinite(rows).all():
+        return None
+    if values:
+        return rows
+    labels = rows[:, 2]
     if (
-        labels is None
-        or not np.isfinite(rows).all()
-        or not (np.floor(labels) == labels).all()
+        not (np.floor(labels) == labels).all()
         or labels.min() < 0
         or labels.max() >= MAX_CLASSES
     ):
@@ -137,7 +172,9 @@ def _fast_rows(path: PathLike, skipped: int, delimiter: str) -> np.ndarray | Non
     return rows
 
 
-def _checked_rows(chunk: str, delimiter: str, name: str, first_line: int) -> np.ndarray:
+def _checked_rows(
+    chunk: str, delimiter: str, name: str, first_line: int, values: bool
+) -> np.ndarray:
     """The rows of a chunk, checked one by one; a FileFormatError names the first bad line."""
     rows = []
     for number, raw in enumerate(chunk.split("\n"), start=first_line):
@@ -147,9 +184,10 @@ def _checked_rows(chunk: str, delimiter: str, name: str, first_line: int) -> np.
         cells = _cells(line, delimiter)
         where = f"{name}, line {number}"
         if len(cells) != 3:
-            raise FileFormatError(f"{where}: expected 3 values (x,y,label), found {len(cells)}")
-        rows.append((_coordinate(cells[0], where), _coordinate(cells[1], where),
-                     _label(cells[2], where)))
+            columns = "x,y,value" if values else "x,y,label"
+            raise FileFormatError(f"{where}: expected 3 values ({columns}), found {len(cells)}")
+        third = _finite(cells[2], where) if values else _label(cells[2], where)
+        rows.append((_finite(cells[0], where), _finite(cells[1], where), third))
     return np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
@@ -168,7 +206,7 @@ def _number(cell: str) -> float:
     return float(cell)
 
 
-def _coordinate(cell: str, where: str) -> float:
+def _finite(cell: str, where: str) -> float:
     try:
         value = _number(cell)
     except ValueError:

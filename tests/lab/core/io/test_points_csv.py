@@ -1,8 +1,10 @@
+import re
+
 import numpy as np
 import pytest
 
 from lab.core.io import points_csv
-from lab.core.io.points_csv import load_points, save_points
+from lab.core.io.points_csv import load_points, read_points, save_points
 from lab.core.io.reading import FileFormatError
 
 TRICKY = [0.1, 1 / 3, -0.0, 5e-324, 1.7976931348623157e308, -2.5e-310, 123456789.123456789]
@@ -155,3 +157,34 @@ def test_save_points_rejects_invalid_data_without_touching_file(tmp_path):
 def test_missing_points_file_is_an_os_error_not_a_format_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_points(tmp_path / "absent.csv")
+
+
+def test_a_regressions_values_round_trip_exactly_under_their_own_header(tmp_path):
+    xy = np.array([[0.0, 1.0], [2.5, -1.0], [1e-300, 3.0]])
+    values = np.array(TRICKY[:3])
+    path = tmp_path / "values.csv"
+    save_points(path, xy, np.zeros(3, dtype=np.int64), values)
+    assert path.read_text().splitlines()[0] == "x,y,value"
+    loaded = read_points(path)
+    assert loaded.values.tobytes() == values.tobytes() and loaded.xy.tobytes() == xy.tobytes()
+    assert read_points(tmp_path / "values.csv").labels.tolist() == [0, 0, 0]
+    with pytest.raises(FileFormatError, match="holds values"):
+        load_points(path)  # where classes are expected
+
+
+def test_a_classes_file_reads_without_values(tmp_path):
+    path = tmp_path / "classes.csv"
+    save_points(path, np.zeros((2, 2)), np.array([0, 1]))
+    assert read_points(path).values is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("x,y,value\n1,2,nan\n", "line 2: 'nan' is not a finite number"),
+    ("x,y,value\n1,2,3\n1,2\n", "line 3: expected 3 values (x,y,value), found 2"),
+    ("x,y,value\n1,2,high\n", "line 2: 'high' is not a number"),
+])
+def test_bad_values_are_named_with_their_line(tmp_path, text, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(text)
+    with pytest.raises(FileFormatError, match=re.escape(message)):
+        read_points(path)
