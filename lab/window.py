@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         c.resetRequested.connect(ws.reset)
         self.data_plot.addPointRequested.connect(self._add_point)
         self.neurons_view.selectionChanged.connect(lambda _layer, _unit: self._send_view())
+        self.weights_view.unitClicked.connect(self.neurons_view.show_unit)
         self.data_plot.removePointRequested.connect(ws.points.remove_nearest)
 
     def _edit(self, apply: Callable[[], None]) -> bool:

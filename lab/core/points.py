@@ -119,16 +119,15 @@ class _Delete:
 
 @dataclass(frozen=True, slots=True)
 class _Swap:
-    """Whole-data change: holds the columns that are not current; applying exchanges them."""
+    """Whole-data change: holds the columns (and the task) that are not current; PointSet
+    exchanges them."""
 
     columns: Columns
+    task: str
 
     @property
     def nbytes(self) -> int:
         return self.columns.nbytes
-
-    def apply(self, columns: Columns) -> tuple[Columns, "_Step"]:
-        return self.columns, _Swap(columns)
 
 
 _Step = _Insert | _Delete | _Swap
@@ -158,11 +157,15 @@ class PointSet:
     """
 
     def __init__(
-        self, xy: object = None, labels: object = None, values: object = None, test: object = None
+        self, xy: object = None, labels: object = None, values: object = None,
+        test: object = None, task: str = "classification",
     ) -> None:
         if xy is None and labels is None:
             xy, labels = np.empty((0, 2)), np.empty(0, dtype=np.int64)
         self._columns = _frozen(validate_columns(xy, labels, values, test))
+        # What the points are for: their labels are classes, or their values are targets.
+        # It changes with whole new data only, and undo brings the old one back with it.
+        self.task = task
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
         self._listeners: list[Callable[[], None]] = []
@@ -249,10 +252,13 @@ class PointSet:
         return True
 
     def replace(
-        self, xy: object, labels: object, values: object = None, test: object = None
+        self, xy: object, labels: object, values: object = None, test: object = None,
+        task: str | None = None,
     ) -> None:
-        """Swap in new data (Generate, Open points) as one undoable step."""
-        self._do(_Swap(_frozen(validate_columns(xy, labels, values, test))))
+        """Swap in new data (Generate, Open points) as one undoable step; the task stays
+        unless another is given."""
+        columns = _frozen(validate_columns(xy, labels, values, test))
+        self._do(_Swap(columns, self.task if task is None else task))
 
     def set_test(self, test: np.ndarray) -> None:
         """Hold out these points for testing (a new split), as one undoable step."""
@@ -260,10 +266,12 @@ class PointSet:
         self.replace(columns.xy, columns.labels, columns.values, test)
 
     def reset(
-        self, xy: object, labels: object, values: object = None, test: object = None
+        self, xy: object, labels: object, values: object = None, test: object = None,
+        task: str = "classification",
     ) -> None:
         """Start over with these points and no undo history (a workspace opened or new)."""
         self._columns = _frozen(validate_columns(xy, labels, values, test))
+        self.task = task
         self._version += 1
         self._undo.clear()
         self._redo.clear()
@@ -294,8 +302,12 @@ class PointSet:
         self._finish()
 
     def _apply(self, step: _Step) -> _Step:
-        columns, inverse = step.apply(self._columns)
-        self._columns = _frozen(columns)
+        if isinstance(step, _Swap):
+            inverse: _Step = _Swap(self._columns, self.task)
+            self._columns, self.task = step.columns, step.task
+        else:
+            columns, inverse = step.apply(self._columns)
+            self._columns = _frozen(columns)
         self._version += 1
         return inverse
 

@@ -67,7 +67,7 @@ class Workspace:
     def __init__(self, data: WorkspaceData | None = None) -> None:
         data = data or default_data()
         self.events = Events()
-        self.points = PointSet(data.xy, data.labels, data.values, data.test)
+        self.points = PointSet(data.xy, data.labels, data.values, data.test, data.model.task)
         self.data = data.data
         self.model = data.model
         self.training = data.training
@@ -151,29 +151,34 @@ class Workspace:
     def generate(self, settings: DataSettings | None = None) -> None:
         """Replace the points by the generator's (undoable), split as the settings say; a
         regression data set makes the task regression, and a classification set
-        classification. New settings are kept."""
+        classification (undo brings the old task back with the old points). New settings are
+        kept."""
         if settings is not None:
             self.set_data(settings)
         data = self.data
         xy, targets = generate(data.dataset, data.count, data.noise, data.seed)
         task = DATASETS[data.dataset].task
-        if task != self.model.task:
-            self.set_model(replace(self.model, task=task))
         test = split_mask(len(xy), data.test_split, data.seed)
         if task == "regression":
-            self.points.replace(xy, np.zeros(len(xy), dtype=np.int64), targets, test)
+            self.points.replace(xy, np.zeros(len(xy), dtype=np.int64), targets, test, task)
         else:
-            self.points.replace(xy, targets, None, test)
+            self.points.replace(xy, targets, None, test, task)
 
     def open_points(self, xy: np.ndarray, labels: np.ndarray,
                     values: np.ndarray | None = None) -> None:
         """Replace the points by a file's (undoable), held out as the test split says; points
         with values make the task regression, points with classes classification."""
         task = "classification" if values is None else "regression"
-        if task != self.model.task:
-            self.set_model(replace(self.model, task=task))
         test = split_mask(len(xy), self.data.test_split, self.data.seed)
-        self.points.replace(xy, labels, values, test)
+        self.points.replace(xy, labels, values, test, task)
+
+    def set_task(self, task: str) -> None:
+        """Classification or regression: the points become the task's first data set
+        (undoably: undo brings back the old points and task), and the model follows."""
+        if task == self.points.task:
+            return
+        dataset = next(name for name, kind in DATASETS.items() if kind.task == task)
+        self.generate(DataSettings.for_dataset(dataset, self.data.seed, self.data.test_split))
 
     def classes_needed(self) -> int:
         return classes_needed(self.points.labels)
@@ -182,8 +187,11 @@ class Workspace:
         if self._runner is not None:
             self._runner.set_points(self.points.columns)
         needed = classes_needed(self.points.labels)
-        if self.model.task == "classification" and needed > self.model.classes:
-            # the new model replaces (and ends) any run going
+        task = self.points.task
+        # a new model replaces (and ends) any run going
+        if task != self.model.task:  # new points of the other task, or an undo of them
+            self._rebuild(replace(self.model, task=task, classes=needed))
+        elif task == "classification" and needed > self.model.classes:
             self._rebuild(replace(self.model, classes=needed))
             self.say(f"The points now have {needed} classes: the model was rebuilt for them.")
         self.events.emit(Change.POINTS)
@@ -204,11 +212,14 @@ class Workspace:
 
         The class count follows the points, whatever `settings` says.
         """
+        if self.state is not RunState.IDLE and replace(settings, classes=self.model.classes) != (
+            self.model
+        ):
+            raise RuntimeError("the model can change only while no run is going")
+        self.set_task(settings.task)  # the points of another task come first
         settings = replace(settings, classes=self.classes_needed())
         if settings == self.model:
             return
-        if self.state is not RunState.IDLE:
-            raise RuntimeError("the model can change only while no run is going")
         self._rebuild(settings)
 
     def _rebuild(self, settings: ModelSettings) -> None:
@@ -340,7 +351,7 @@ class Workspace:
         """Become the given workspace (File → New or Open): its points start a new undo history."""
         self.data, self.model, self.training = data.data, data.model, data.training
         self.checkpoint = data.checkpoint  # before the points: they may rebuild the model
-        self.points.reset(data.xy, data.labels, data.values, data.test)
+        self.points.reset(data.xy, data.labels, data.values, data.test, data.model.task)
         self._configure(data.checkpoint)
         for change in (Change.DATA, Change.MODEL, Change.TRAINING, Change.STATE):
             self.events.emit(change)

@@ -95,6 +95,12 @@ class NeuronsView(QWidget):
             button.setChecked(index == unit)
         self.selectionChanged.emit(max(self.layer.currentIndex(), 0), unit)
 
+    def show_unit(self, layer: int, unit: int) -> None:
+        """Show this unit of this hidden layer (as a click in the weights view asks)."""
+        if 0 <= layer < len(self._sizes) and 0 <= unit < self._sizes[layer]:
+            self.layer.setCurrentIndex(layer)
+            self.select(unit)
+
     def show_maps(self, maps: NeuronMaps) -> None:
         if maps.layer != self.layer.currentIndex() or len(maps.maps) != len(self._units):
             return  # for a layer no longer shown

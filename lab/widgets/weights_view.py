@@ -10,7 +10,7 @@ scrolling or resizing the panel writes the cells that come into view.
 """
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
@@ -200,6 +200,8 @@ class WeightsView(QWidget):
     name ``weights_<name>``.
     """
 
+    unitClicked = Signal(int, int)  # a hidden layer (from 0) and its unit, clicked in W<k>
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("weightsView")
@@ -251,8 +253,17 @@ class WeightsView(QWidget):
             widget.deleteLater()
         self._tables = {}
         self._shapes = {name: np.shape(values) for name, values in weights.items()}
+        hidden = [f"W{k}" for k in range(1, len(weights) // 2)]  # all but the output layer's
         for name, values in weights.items():
             table = _ArrayTable(name, _as_table(values), is_row=np.ndim(values) <= 1)
+            if name in hidden:  # W<k>'s columns are the units of hidden layer k
+                layer = hidden.index(name)
+                header = table.horizontalHeader()
+                header.setSectionsClickable(True)
+                header.setToolTip("Click a unit's number to see its map in the data plot")
+                header.sectionClicked.connect(
+                    lambda unit, layer=layer: self.unitClicked.emit(layer, unit)
+                )
             shape = "×".join(str(n) for n in np.shape(values)) or "scalar"
             title = QLabel(f"<b>{name}</b>  {shape}")
             position = self._stack.count() - 1

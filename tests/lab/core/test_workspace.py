@@ -377,3 +377,40 @@ def test_a_checkpoint_cannot_change_under_its_holders():
     for array in arrays:
         with pytest.raises(ValueError, match="read-only"):
             array[...] = 0
+
+
+def test_the_task_goes_with_the_points_through_undo_and_redo():
+    ws = inline()
+    blobs = ws.points.xy.copy()
+    ws.generate(DataSettings.for_dataset("plane"))
+    assert ws.model.task == "regression" and ws.points.values.any()
+    ws.points.undo()
+    assert ws.model.task == "classification" and np.array_equal(ws.points.xy, blobs)
+    ws.step()
+    assert ws.latest.accuracy is not None  # a classifier again, on the blobs' classes
+    ws.points.redo()
+    assert ws.model.task == "regression"
+    ws.step()
+    assert ws.latest.parts["checkpoint"].weights["W1"].shape == (2, 1)  # one output: a value
+
+
+def test_choosing_the_other_task_brings_its_points_and_undo_takes_them_back():
+    ws = inline()
+    ws.set_data(replace(ws.data, test_split=20))
+    blobs = ws.points.xy.copy()
+    ws.set_model(replace(ws.model, task="regression", kind="mlp"))
+    assert ws.model == replace(ws.model, task="regression", kind="mlp")
+    assert ws.data.dataset == "plane" and ws.points.task == "regression"
+    assert ws.points.test.mean() == pytest.approx(0.2)  # the split still holds
+    ws.points.undo()
+    assert ws.model.task == "classification" and ws.model.kind == "mlp"
+    assert np.array_equal(ws.points.xy, blobs)
+
+
+def test_a_points_file_sets_the_task_by_what_it_holds():
+    ws = inline()
+    xy = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
+    ws.open_points(xy, np.zeros(3, dtype=np.int64), np.array([0.1, 0.2, 0.3]))
+    assert ws.model.task == "regression" and ws.points.values.tolist() == [0.1, 0.2, 0.3]
+    ws.open_points(xy, np.array([0, 1, 2]))
+    assert ws.model.task == "classification" and ws.model.classes == 3

@@ -126,13 +126,12 @@ def test_shape_change_rebuilds(qtbot, view):
 
 def test_tables_show_every_cell_and_the_panel_scrolls(qtbot, view):
     view.show_weights({"W": np.ones((64, 64)), "b": np.ones(64)})
-    qtbot.wait(20)
+    area = view.findChild(QScrollArea)
+    qtbot.waitUntil(lambda: area.verticalScrollBar().maximum() > 0)  # laid out
     big = table(view, "W")
     header = big.horizontalHeader()
     assert big.viewport().width() >= header.length()
     assert big.viewport().height() >= big.verticalHeader().length()
-    area = view.findChild(QScrollArea)
-    assert area.verticalScrollBar().maximum() > 0
     assert area.horizontalScrollBar().maximum() > 0
 
 
