@@ -37,7 +37,7 @@ from lab.core.model import (
 )
 from lab.core.runner import InlineRunner
 from lab.core.settings import DataSettings, TrainingSettings
-from lab.core.training import EndKind, RunEnd, Score, Scores, Snapshot
+from lab.core.training import EndKind, RunEnd, Score, Scores, Snapshot, measure_text
 from lab.core.workspace import Workspace, classes_needed, fresh_checkpoint
 from lab.desktop import install_desktop
 
@@ -195,7 +195,7 @@ def train_command(argv: list[str], out: TextIO | None = None, err: TextIO | None
         return EXIT_FAILED
     step = workspace.current()[0]
     scores = workspace.latest.parts["scores"]
-    print(summary(workspace.training.steps, step, scores, rate), file=out)
+    print(summary(workspace.training.steps, step, scores, workspace.model.task, rate), file=out)
     try:
         write_outputs(args, workspace)
     except (ValueError, OSError) as error:
@@ -355,22 +355,19 @@ def write_outputs(args: argparse.Namespace, workspace: Workspace) -> None:
         raise
 
 
-def summary(steps: int, step: int, scores: Scores, rate: float) -> str:
+def summary(steps: int, step: int, scores: Scores, task: str, rate: float) -> str:
     """The last line: where training ended, how well it does on the training points and, with
     a test split, on the test points."""
-    train = score_text(scores.train)
-    test = "" if scores.test is None else f"; test: {score_text(scores.test)}"
+    train = score_text(scores.train, task)
+    test = "" if scores.test is None else f"; test: {score_text(scores.test, task)}"
     return (f"Done: {steps:,} steps (now at step {step:,}), {train}{test}, "
             f"{rate:,.0f} steps/s")
 
 
-def score_text(score: Score) -> str:
-    """e.g. "loss 0.0123, accuracy 98.5%" (classification) or "loss 0.01, R² 0.990"."""
+def score_text(score: Score, task: str) -> str:
+    """e.g. "loss 0.0123, accuracy 98.5%" or "loss 0.01, R² 0.990"."""
     loss = "–" if score.loss is None else f"{score.loss:.6g}"
-    if score.r2 is not None:
-        return f"loss {loss}, R² {score.r2:.4f}"
-    accuracy = "–" if score.accuracy is None else f"{score.accuracy:.1%}"
-    return f"loss {loss}, accuracy {accuracy}"
+    return f"loss {loss}, {measure_text(score, task)}"
 
 
 class Progress:

@@ -41,7 +41,16 @@ from lab.core.features import DEFAULT_FEATURES
 from lab.core.io.kinds import file_kind, suffixes
 from lab.core.io.points_csv import PointsFile, read_points, save_points
 from lab.core.io.weights_file import load_weights, save_weights
-from lab.core.training import EndKind, Grid, NeuronMaps, RunEnd, Scores, Snapshot
+from lab.core.model import ModelSettings
+from lab.core.training import (
+    EndKind,
+    Grid,
+    NeuronMaps,
+    RunEnd,
+    Scores,
+    Snapshot,
+    measure_text,
+)
 from lab.core.workspace import RunState, Workspace
 from lab.export import FORMATS as EXPORT_FORMATS
 from lab.export import export_view
@@ -86,6 +95,7 @@ class MainWindow(QMainWindow):
         self.workspace = Workspace(restored)
         # The latest weights the tables have yet to show (they follow at the weights' pace).
         self._weights_due: dict[str, np.ndarray] | None = None
+        self._regions_shown = True  # View → Show regions, and no neuron map in their place
         self._rate_mark: tuple[float, int] | None = None
         self._failure = ""  # the last error's traceback
 
@@ -571,10 +581,12 @@ class MainWindow(QMainWindow):
         rect = self.data_plot.view_rect()
         neuron = self.neurons_view.wanted
         unit = None if neuron is None else neuron[1]
-        regions = self._actions["show_regions"].isChecked() and unit is None
-        if not regions and unit is None:
+        self._regions_shown = self._actions["show_regions"].isChecked() and unit is None
+        if not self._regions_shown and unit is None:
             self.data_plot.clear_regions()
-        self.worker.want("regions", rect, regions)
+        # a curved boundary comes with the regions, so they are made even when not shown
+        wanted = self._regions_shown or _curved_boundary(self.workspace.model)
+        self.worker.want("regions", rect, wanted)
         neurons = neuron is not None and (unit is not None
                                           or self.tabs.currentWidget() is self.neurons_view)
         self.worker.want("neurons", (*neuron, rect) if neurons else None, neurons)
@@ -628,13 +640,18 @@ class MainWindow(QMainWindow):
         """Where each class wins, and the contour where it changes; or the predicted value as
         a heat map (regression)."""
         if grid.values is not None:
-            limits = self._value_limits or value_limits(grid.values)
-            self.data_plot.set_regions(value_image(grid.values, limits, HEAT_ALPHA), grid.rect)
+            if self._regions_shown:
+                limits = self._value_limits or value_limits(grid.values)
+                self.data_plot.set_regions(value_image(grid.values, limits, HEAT_ALPHA), grid.rect)
             return
-        image = region_image(grid.probabilities, CLASS_COLORS, REGION_ALPHA)
-        self.data_plot.set_regions(image, grid.rect)
-        if len(grid.contour):
-            self.data_plot.set_boundary(grid.contour)
+        if self._regions_shown:
+            image = region_image(grid.probabilities, CLASS_COLORS, REGION_ALPHA)
+            self.data_plot.set_regions(image, grid.rect)
+        if _curved_boundary(self.workspace.model):
+            if len(grid.contour):
+                self.data_plot.set_boundary(grid.contour)
+            else:  # one class wins everywhere in view
+                self.data_plot.clear_boundary()
 
     def _show_neuron(self, maps: NeuronMaps) -> None:
         """The selected unit's activation in place of the regions; the thumbnails follow
@@ -648,11 +665,9 @@ class MainWindow(QMainWindow):
         """The perceptron's exact separating lines, when it sees x and y alone (other models'
         boundaries come as contours with the regions)."""
         settings = snapshot.settings
-        if settings.kind != "perceptron" or settings.features != DEFAULT_FEATURES or (
-            settings.task == "regression"
-        ):
-            if settings.task == "regression":
-                self.data_plot.clear_boundary()
+        if settings.task == "regression":
+            self.data_plot.clear_boundary()
+        if settings.task == "regression" or _curved_boundary(settings):
             return
         segments = separating_segments(
             snapshot.weights["W1"], snapshot.weights["b1"], self.data_plot.view_rect()
@@ -670,10 +685,6 @@ class MainWindow(QMainWindow):
         epoch = "" if snapshot.epoch == snapshot.step else f" · epoch {snapshot.epoch:,}"
         labels["step"].setText(f"step {snapshot.step:,}{epoch}")
         labels["loss"].setText("loss –" if snapshot.loss is None else f"loss {snapshot.loss:.4g}")
-        if self.workspace.model.task == "classification":
-            labels["accuracy"].setText(
-                "accuracy –" if snapshot.accuracy is None else f"accuracy {snapshot.accuracy:.1%}"
-            )
         self._show_speed(snapshot.step)
         self._show_progress(snapshot)
         if self._weights_due is not None:
@@ -687,18 +698,17 @@ class MainWindow(QMainWindow):
             self._neurons_due = None
 
     def _show_scores(self, scores: Scores) -> None:
-        """R² beside the loss (regression), the test loss and accuracy or R², the confusion
-        matrices."""
+        """Accuracy or R² beside the loss, the test loss and its accuracy or R², the confusion
+        matrices: all for the same weights (the loss is the last step's own, before its
+        update)."""
         labels = self._status_labels
-        if scores.train.r2 is not None:
-            labels["accuracy"].setText(f"R² {scores.train.r2:.3f}")
+        task = self.workspace.latest.settings.task
+        labels["accuracy"].setText(measure_text(scores.train, task))
         test = scores.test
         if test is None or test.loss is None:
             labels["test"].setText("")
         else:
-            measure = (f"R² {test.r2:.3f}" if test.r2 is not None else
-                       "" if test.accuracy is None else f"accuracy {test.accuracy:.1%}")
-            labels["test"].setText(f"test: loss {test.loss:.4g} {measure}")
+            labels["test"].setText(f"test: loss {test.loss:.4g} {measure_text(test, task)}")
         self.confusion_view.show_scores(scores)
 
     def _show_speed(self, step: int) -> None:
@@ -775,3 +785,10 @@ class MainWindow(QMainWindow):
             self.autosave.close()
             self._background.close()
         super().closeEvent(event)
+
+
+def _curved_boundary(settings: ModelSettings) -> bool:
+    """Whether the classes' boundary is drawn as the regions' contour: for every classifier
+    but a perceptron on x and y, whose boundary is straight lines computed from its weights."""
+    straight = settings.kind == "perceptron" and settings.features == DEFAULT_FEATURES
+    return settings.task == "classification" and not straight

@@ -119,11 +119,12 @@ class _Delete:
 
 @dataclass(frozen=True, slots=True)
 class _Swap:
-    """Whole-data change: holds the columns (and the task) that are not current; PointSet
-    exchanges them."""
+    """Whole-data change: holds the columns (with their task and source) that are not current;
+    PointSet exchanges them."""
 
     columns: Columns
     task: str
+    source: object
 
     @property
     def nbytes(self) -> int:
@@ -158,14 +159,16 @@ class PointSet:
 
     def __init__(
         self, xy: object = None, labels: object = None, values: object = None,
-        test: object = None, task: str = "classification",
+        test: object = None, task: str = "classification", source: object = None,
     ) -> None:
         if xy is None and labels is None:
             xy, labels = np.empty((0, 2)), np.empty(0, dtype=np.int64)
         self._columns = _frozen(validate_columns(xy, labels, values, test))
         # What the points are for: their labels are classes, or their values are targets.
-        # It changes with whole new data only, and undo brings the old one back with it.
+        # It changes with whole new data only, and undo brings the old one back with it; so
+        # does `source`, what made the data (the workspace keeps its generator settings there).
         self.task = task
+        self.source = source
         self._undo: list[_Step] = []
         self._redo: list[_Step] = []
         self._listeners: list[Callable[[], None]] = []
@@ -253,25 +256,25 @@ class PointSet:
 
     def replace(
         self, xy: object, labels: object, values: object = None, test: object = None,
-        task: str | None = None,
+        task: str | None = None, source: object = None,
     ) -> None:
-        """Swap in new data (Generate, Open points) as one undoable step; the task stays
-        unless another is given."""
+        """Swap in new data (Generate, Open points) as one undoable step; the task and the
+        source stay unless others are given."""
         columns = _frozen(validate_columns(xy, labels, values, test))
-        self._do(_Swap(columns, self.task if task is None else task))
+        self._do(_Swap(columns, task or self.task, self.source if source is None else source))
 
-    def set_test(self, test: np.ndarray) -> None:
+    def set_test(self, test: np.ndarray, source: object = None) -> None:
         """Hold out these points for testing (a new split), as one undoable step."""
         columns = self._columns
-        self.replace(columns.xy, columns.labels, columns.values, test)
+        self.replace(columns.xy, columns.labels, columns.values, test, source=source)
 
     def reset(
         self, xy: object, labels: object, values: object = None, test: object = None,
-        task: str = "classification",
+        task: str = "classification", source: object = None,
     ) -> None:
         """Start over with these points and no undo history (a workspace opened or new)."""
         self._columns = _frozen(validate_columns(xy, labels, values, test))
-        self.task = task
+        self.task, self.source = task, source
         self._version += 1
         self._undo.clear()
         self._redo.clear()
@@ -303,8 +306,8 @@ class PointSet:
 
     def _apply(self, step: _Step) -> _Step:
         if isinstance(step, _Swap):
-            inverse: _Step = _Swap(self._columns, self.task)
-            self._columns, self.task = step.columns, step.task
+            inverse: _Step = _Swap(self._columns, self.task, self.source)
+            self._columns, self.task, self.source = step.columns, step.task, step.source
         else:
             columns, inverse = step.apply(self._columns)
             self._columns = _frozen(columns)

@@ -86,6 +86,13 @@ class Score:
     confusion: np.ndarray | None = None  # classification: counts, true class by predicted
 
 
+def measure_text(score: Score, task: str) -> str:
+    """"accuracy 95.0%" or "R² 0.997" ("–" while unknown), in the app's and the CLI's words."""
+    if task == "regression":
+        return "R² –" if score.r2 is None else f"R² {score.r2:.3f}"
+    return "accuracy –" if score.accuracy is None else f"accuracy {score.accuracy:.1%}"
+
+
 @dataclass(frozen=True)
 class Scores:
     train: Score

@@ -67,7 +67,9 @@ class Workspace:
     def __init__(self, data: WorkspaceData | None = None) -> None:
         data = data or default_data()
         self.events = Events()
-        self.points = PointSet(data.xy, data.labels, data.values, data.test, data.model.task)
+        self.points = PointSet(data.xy, data.labels, data.values, data.test, data.model.task,
+                               data.data)
+        self._points_source = self.points.source
         self.data = data.data
         self.model = data.model
         self.training = data.training
@@ -160,9 +162,9 @@ class Workspace:
         task = DATASETS[data.dataset].task
         test = split_mask(len(xy), data.test_split, data.seed)
         if task == "regression":
-            self.points.replace(xy, np.zeros(len(xy), dtype=np.int64), targets, test, task)
+            self.points.replace(xy, np.zeros(len(xy), dtype=np.int64), targets, test, task, data)
         else:
-            self.points.replace(xy, targets, None, test, task)
+            self.points.replace(xy, targets, None, test, task, data)
 
     def open_points(self, xy: np.ndarray, labels: np.ndarray,
                     values: np.ndarray | None = None) -> None:
@@ -170,7 +172,7 @@ class Workspace:
         with values make the task regression, points with classes classification."""
         task = "classification" if values is None else "regression"
         test = split_mask(len(xy), self.data.test_split, self.data.seed)
-        self.points.replace(xy, labels, values, test, task)
+        self.points.replace(xy, labels, values, test, task, self.data)
 
     def set_task(self, task: str) -> None:
         """Classification or regression: the points become the task's first data set
@@ -186,6 +188,12 @@ class Workspace:
     def _points_changed(self) -> None:
         if self._runner is not None:
             self._runner.set_points(self.points.columns)
+        source = self.points.source  # the settings that made the points: new after an undo
+        if source is not self._points_source:
+            self._points_source = source
+            if isinstance(source, DataSettings) and source != self.data:
+                self.data = source
+                self.events.emit(Change.DATA)
         needed = classes_needed(self.points.labels)
         task = self.points.task
         # a new model replaces (and ends) any run going
@@ -205,7 +213,8 @@ class Workspace:
         old, self.data = self.data, settings
         self.events.emit(Change.DATA)
         if settings.test_split != old.test_split:
-            self.points.set_test(split_mask(len(self.points), settings.test_split, settings.seed))
+            mask = split_mask(len(self.points), settings.test_split, settings.seed)
+            self.points.set_test(mask, settings)
 
     def set_model(self, settings: ModelSettings) -> None:
         """A different model (fresh weights) for the points; only while no run is going.
@@ -351,7 +360,9 @@ class Workspace:
         """Become the given workspace (File → New or Open): its points start a new undo history."""
         self.data, self.model, self.training = data.data, data.model, data.training
         self.checkpoint = data.checkpoint  # before the points: they may rebuild the model
-        self.points.reset(data.xy, data.labels, data.values, data.test, data.model.task)
+        self._points_source = data.data
+        self.points.reset(data.xy, data.labels, data.values, data.test, data.model.task,
+                          data.data)
         self._configure(data.checkpoint)
         for change in (Change.DATA, Change.MODEL, Change.TRAINING, Change.STATE):
             self.events.emit(change)

@@ -61,6 +61,11 @@ class _Matrix(QWidget):
                 item.setFont(font)
 
 
+_NOTE = "Rows: the true class; columns: the class the model predicts."
+_REGRESSION_NOTE = ("A regression predicts values, not classes: there is no confusion matrix. "
+                    "R² in the status bar says how well it fits.")
+
+
 class ConfusionView(QWidget):
     """Train and test confusion matrices side by side (rows: true class; columns: predicted)."""
 
@@ -69,20 +74,24 @@ class ConfusionView(QWidget):
         self.setObjectName("confusionMatrix")
         self.train = _Matrix("train")
         self.test = _Matrix("test")
-        self.note = QLabel("Rows: the true class; columns: the class the model predicts.",
-                           wordWrap=True)
+        self.note = QLabel(wordWrap=True)
         row = QHBoxLayout()
         row.addWidget(self.train)
         row.addWidget(self.test)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.note)
+        self.note.setText(_NOTE)
 
     def show_scores(self, scores: Scores) -> None:
-        self.train.show_counts(scores.train.confusion)
+        train = scores.train.confusion
         test = scores.test.confusion if scores.test is not None else None
+        regression = scores.train.r2 is not None or (train is None and scores.train.count > 0)
+        self.train.show_counts(train)
         self.test.show_counts(test)
+        self.train.setVisible(not regression)
         self.test.setVisible(test is not None)
+        self.note.setText(_REGRESSION_NOTE if regression else _NOTE)
 
     def counts(self, which: str) -> np.ndarray:
         """The matrix shown for "train" or "test", as numbers (for tests and exports)."""

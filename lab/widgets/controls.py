@@ -70,6 +70,7 @@ def _spin(name: str, minimum: int, maximum: int, value: int) -> QSpinBox:
     spin.setRange(minimum, maximum)
     spin.setValue(value)
     spin.setGroupSeparatorShown(True)
+    spin.setKeyboardTracking(False)  # typing 50 is one edit, not 5 then 50
     return spin
 
 
@@ -398,7 +399,7 @@ class Controls(QWidget):
     def _dataset_defaults(self) -> None:
         """A new data set comes with its own count and noise."""
         self.show_data(DataSettings.for_dataset(self.datasetKind.currentData(),
-                                                self.dataSeed.value()))
+                                                self.dataSeed.value(), self.testSplit.value()))
         self.dataEdited.emit()
 
 

@@ -10,17 +10,6 @@ from lab.core.io.points_csv import load_points
 from lab.core.io.weights_file import load_weights
 from lab.core.io.workspace_file import load_workspace
 from lab.dialogs import filter_suffixes, with_suffix
-from lab.window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.workspace.latest is not None, timeout=5000)
-    yield w
-    w.close()
 
 
 class Dialog:

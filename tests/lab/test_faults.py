@@ -17,17 +17,6 @@ from lab.window import MainWindow
 FINISH_MS = 30_000
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.workspace.latest is not None, timeout=5000)  # the untrained model
-    yield w
-    w.close()
-
-
 def finish(qtbot, w, start):
     with qtbot.waitSignal(w.trainingFinished, timeout=FINISH_MS) as blocker:
         start()

@@ -20,18 +20,6 @@ from lab.window import MainWindow
 FINISH_MS = 30_000
 
 
-@pytest.fixture
-def window(qtbot):
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.workspace.latest is not None, timeout=5000)  # the untrained model
-    yield w
-    w.close()
-
-
 def widget(w, name):
     found = w.findChild(object, name)
     assert found is not None, f"no widget named {name!r}"

@@ -414,3 +414,20 @@ def test_a_points_file_sets_the_task_by_what_it_holds():
     assert ws.model.task == "regression" and ws.points.values.tolist() == [0.1, 0.2, 0.3]
     ws.open_points(xy, np.array([0, 1, 2]))
     assert ws.model.task == "classification" and ws.model.classes == 3
+
+
+def test_undo_brings_back_the_settings_that_made_the_points():
+    ws = inline()
+    before = ws.data
+    ws.set_data(replace(ws.data, test_split=50))
+    ws.points.undo()
+    assert ws.data == before and not ws.points.test.any()
+    ws.points.redo()
+    assert ws.data.test_split == 50
+    ws.generate(DataSettings.for_dataset("xor", test_split=50))
+    ws.set_data(replace(ws.data, count=77))  # typed, not generated yet
+    ws.points.add(0.5, 0.5, 1)
+    assert ws.data.count == 77  # a click keeps what was typed
+    ws.points.undo()
+    ws.points.undo()  # the Generate
+    assert ws.data.dataset == "blobs" and ws.data.test_split == 50
