@@ -158,10 +158,11 @@ class TrainingWorker(QThread):
                 continue
             now = time.perf_counter()
             if now - last_sent >= SNAPSHOT_INTERVAL and self._painted.is_set():
+                costs = self._run.part_costs
                 due = {
                     name: argument
                     for name, argument in self._wanted.items()
-                    if now - last_part[name] >= PARTS[name].interval
+                    if now - last_part[name] >= PARTS[name].spacing(costs.get(name, 0.0))
                 }
                 self._painted.clear()
                 self.snapshotReady.emit(self._run.snapshot(due))

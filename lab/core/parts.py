@@ -3,7 +3,9 @@
 A run's snapshot always holds the step, loss, accuracy and weights. Everything else is a
 part: a view asks the runner for the parts it shows, and the runner includes a part at most
 once per ``interval`` while training (and always in the snapshots that answer a command or
-end a run). A new view is a new part here, a method on the run that makes it, and a widget.
+end a run). A part that is costly to make (the regions of a deep network) comes less often,
+so that no part takes more than MAX_SHARE of the training thread's time. A new view is a
+new part here, a method on the run that makes it, and a widget.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ if TYPE_CHECKING:
     from lab.core.training import TrainingRun
 
 
+MAX_SHARE = 0.05  # of the training thread's time, for making any one part
+
+
 @dataclass(frozen=True)
 class Part:
     """How to make a part from the run, given what the asking view said (e.g. a rectangle)."""
@@ -24,6 +29,10 @@ class Part:
     interval: float  # seconds between two snapshots that carry it, while training
     make: Callable[[TrainingRun, Any], Any]
     default: bool = True  # wanted without a view asking (it needs no argument)
+
+    def spacing(self, cost: float) -> float:
+        """Seconds from one making of the part to the next, given what the last one cost."""
+        return max(self.interval, cost / MAX_SHARE)
 
 
 PARTS: dict[str, Part] = {

@@ -203,6 +203,7 @@ class TrainingRun:
         self._step_probabilities = False
         self.run_start_step = self.step
         self._weights: tuple[int, dict[str, np.ndarray]] | None = None  # (step, copies)
+        self.part_costs: dict[str, float] = {}  # seconds the last making of each part took
         self._last_good = self._good_state()
 
     @classmethod
@@ -374,7 +375,11 @@ class TrainingRun:
             self._last_good = self._good_state()
         loss, accuracy = self._numbers()  # first: the parts' forward passes would replace
         # the last step's own, which gives the loss at this step as the history records it
-        made = {name: PARTS[name].make(self, wanted) for name, wanted in (parts or {}).items()}
+        made = {}
+        for name, wanted in (parts or {}).items():
+            started = time.perf_counter()
+            made[name] = PARTS[name].make(self, wanted)
+            self.part_costs[name] = time.perf_counter() - started
         return Snapshot(
             run_id=self.run_id,
             step=self.step,

@@ -4,7 +4,8 @@ plot (a click on it again, or on "Regions", goes back to the decision regions)."
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+import numpy as np
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -18,20 +19,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lab.core.colormap import value_image, value_limits
+from lab.core.colormap import SHADES, value_palette, value_shades
 from lab.core.training import NeuronMaps
 
-THUMBNAIL = 40  # pixels on screen
+THUMBNAIL = 32  # pixels on screen: one per point of a unit's small map
 COLUMNS = 8
 
 
-def map_pixmap(values, size: int) -> QPixmap:
-    """A unit's activation map as a picture (row 0 of the map at the bottom)."""
-    pixels = value_image(values[::-1], value_limits(values), 1.0).copy()
-    rows, columns = pixels.shape[:2]
-    image = QImage(pixels.data, columns, rows, 4 * columns, QImage.Format.Format_RGBA8888)
-    return QPixmap.fromImage(image).scaled(size, size, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation)
+def map_pixmaps(maps: np.ndarray) -> list[QPixmap]:
+    """Each unit's activation map (units, rows, columns) as a picture, row 0 at the bottom,
+    coloured as value_image colours it, all in one pass (64 units come 4 times a second)."""
+    finite = np.where(np.isfinite(maps), np.abs(maps), 0.0)
+    largest = np.maximum(finite.max(axis=(1, 2)), 1.0)[:, None, None]  # as value_limits
+    shades = value_shades(maps[:, ::-1] / largest, (-1.0, 1.0), SHADES)
+    pixels = np.full((*maps.shape, 4), 255, dtype=np.uint8)
+    pixels[..., :3] = value_palette(SHADES)[shades]
+    units, rows, columns = maps.shape
+    return [
+        QPixmap.fromImage(QImage(pixels[unit].data, columns, rows, 4 * columns,
+                                 QImage.Format.Format_RGBA8888))  # a copy: pixels may go
+        for unit in range(units)
+    ]
 
 
 class NeuronsView(QWidget):
@@ -104,8 +112,8 @@ class NeuronsView(QWidget):
     def show_maps(self, maps: NeuronMaps) -> None:
         if maps.layer != self.layer.currentIndex() or len(maps.maps) != len(self._units):
             return  # for a layer no longer shown
-        for button, values in zip(self._units, maps.maps, strict=True):
-            button.setIcon(QIcon(map_pixmap(values, THUMBNAIL)))
+        for button, pixmap in zip(self._units, map_pixmaps(maps.maps), strict=True):
+            button.setIcon(QIcon(pixmap))
 
     def _layer_chosen(self) -> None:
         for button in self._units:

@@ -10,12 +10,13 @@ scrolling or resizing the panel writes the cells that come into view.
 """
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFontDatabase,
     QPalette,
     QResizeEvent,
+    QShowEvent,
     QStandardItem,
     QStandardItemModel,
 )
@@ -119,12 +120,17 @@ class _ArrayTable(QTableView):
     def refresh(self) -> None:
         """Write the latest numbers into the cells on screen (e.g. after a scroll).
 
-        A table not shown yet (just built, its layout still pending) gets every cell.
+        A table about to be shown (just built) gets every cell; one behind another tab gets
+        none, and is written when it is shown.
         """
         if self.isVisible():
             self._write(*self._visible_cells())
-        else:
+        elif self.isHidden():
             self._write(0, self._values.shape[0], 0, self._values.shape[1])
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self.refresh)  # once the layout has placed it
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

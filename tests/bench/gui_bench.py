@@ -5,7 +5,9 @@ training speed against the same model trained headless in the same process.
         [--long-seconds 120]
 
 Workloads: W1 the default perceptron on the tutorial's 100 points; W2 an MLP 8,8 tanh on
-1,000 points; W3 the same MLP on 10,000 points, decision regions on (they are on in all).
+1,000 points; W3 the same MLP on 10,000 points; W4 an MLP of 6 hidden layers of 64 units
+on 1,000 points, its weights tables in view, and W5 the same with the Neurons tab open
+(64 maps); decision regions on in all.
 A 10 ms PreciseTimer on the GUI thread records its real intervals while the worker trains.
 Then a long W1 run reports RSS growth and the loss-curve redraw time at its end.
 """
@@ -33,10 +35,14 @@ from lab.core.training import Snapshot, TrainingRun
 from lab.core.workspace import RunState
 from lab.window import MainWindow
 
-WORKLOADS = {
-    "W1 perceptron, 100 pts": (ModelSettings(), "tutorial", 100),
-    "W2 MLP 8,8 tanh, 1k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 1_000),
-    "W3 MLP 8,8 tanh, 10k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 10_000),
+DEEP = ModelSettings("mlp", (64,) * 6, "tanh")
+WORKLOADS = {  # model, points, how many, the tab in view
+    "W1 perceptron, 100 pts": (ModelSettings(), "tutorial", 100, "Weights"),
+    "W2 MLP 8,8 tanh, 1k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 1_000, "Weights"),
+    "W3 MLP 8,8 tanh, 10k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 10_000,
+                                 "Weights"),
+    "W4 MLP 6x64, 1k, weights": (DEEP, "moons", 1_000, "Weights"),
+    "W5 MLP 6x64, 1k, neurons": (DEEP, "moons", 1_000, "Neurons"),
 }
 BIG = 10**9
 
@@ -124,7 +130,8 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     def pause_run() -> Snapshot:
         asked = time.perf_counter()
         pause.setChecked(True)
-        wait_for(app, lambda: window.workspace.latest.created > asked)
+        wait_for(app, lambda: window.workspace.latest is not None
+                 and window.workspace.latest.created > asked)
         return window.workspace.latest
 
     window.controls.steps.setValue(window.controls.steps.maximum())  # more than 10 s needs
@@ -211,6 +218,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--long-seconds", type=float, default=120.0)
+    parser.add_argument("--only", metavar="W1,W4", help="run these workloads only")
     args = parser.parse_args()
     QStandardPaths.setTestModeEnabled(True)
     app = create_app([])  # as `python -m lab` runs
@@ -224,7 +232,13 @@ def main() -> None:
     header = (f"{'workload':26} {'app st/s':>9} {'headless':>9} {'ratio':>6} {'late p50':>8} "
               f"{'p99':>6} {'max':>6} {'shown/s':>7} {'age p99':>7} {'queued':>6} final")
     print(header)
-    for name, (settings, kind, count) in WORKLOADS.items():
+    chosen = None if args.only is None else args.only.split(",")
+    for name, (settings, kind, count, tab) in WORKLOADS.items():
+        if chosen is not None and name.split()[0] not in chosen:
+            continue
+        window.tabs.setCurrentIndex(
+            next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == tab)
+        )
         xy, labels = points(kind, count)
         rows = [in_app(app, window, settings, xy, labels, args.seconds)
                 for _ in range(args.repeats)]

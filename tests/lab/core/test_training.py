@@ -8,6 +8,7 @@ from lab.core.datasets import generate, tutorial_points
 from lab.core.io.weights_file import load_weights, save_weights, validate_weights, weights_metadata
 from lab.core.loss_history import LossHistory
 from lab.core.model import ModelSettings
+from lab.core.parts import MAX_SHARE, PARTS
 from lab.core.points import validate_columns
 from lab.core.settings import TrainingSettings
 from lab.core.training import Diverged, RunConfig, TrainingRun
@@ -182,3 +183,14 @@ def test_only_the_parts_asked_for_are_made(run):
     assert set(snapshot.parts) == {"curves", "checkpoint"}
     assert snapshot.parts["checkpoint"].step == 3
     assert snapshot.parts["checkpoint"].weights["W1"] is snapshot.weights["W1"]
+
+
+def test_a_costly_part_comes_less_often_so_it_takes_a_bounded_share_of_training():
+    regions = PARTS["regions"]
+    assert regions.spacing(0.0) == regions.interval  # cheap: at its own pace
+    assert regions.spacing(0.1) == pytest.approx(0.1 / MAX_SHARE)  # 100 ms to make
+    run = TrainingRun(ModelSettings("mlp", (16,), "tanh"))
+    run.set_points(validate_columns(*tutorial_points()))
+    run.snapshot({"regions": (-1.0, -1.0, 1.0, 1.0), "scores": None})
+    assert set(run.part_costs) == {"regions", "scores"}
+    assert all(cost >= 0 for cost in run.part_costs.values())

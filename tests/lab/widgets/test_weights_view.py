@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QLabel, QScrollArea, QStyledItemDelegate, QTableView
+from PySide6.QtWidgets import QLabel, QScrollArea, QStyledItemDelegate, QTableView, QTabWidget
 
 from lab.widgets.weights_view import WeightsView, sign_colors
 
@@ -193,3 +193,21 @@ def test_cells_scrolled_or_resized_into_view_show_the_latest_numbers(qtbot, view
     text = shown_text(view, "W")
     assert text[0][0] == "+1.000"
     assert text[30][5] == f"{latest[30, 5] + 1:+.3f}"  # below the old 500 px, above 900
+
+
+def test_tables_behind_another_tab_show_the_latest_weights_when_brought_forward(qtbot):
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    view = WeightsView()
+    tabs.addTab(view, "Weights")
+    tabs.addTab(QLabel("other"), "Other")
+    tabs.resize(400, 400)
+    tabs.show()
+    view.show_weights({"W": np.zeros((3, 3))})
+    qtbot.waitUntil(lambda: table(view, "W").isVisible())
+    assert shown_text(view, "W")[0][0] == "+0.000"
+    tabs.setCurrentIndex(1)  # the weights go out of sight
+    view.show_weights({"W": np.full((3, 3), 0.25)})
+    assert shown_text(view, "W")[0][0] == "+0.000"  # nothing written while out of sight
+    tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: shown_text(view, "W") == [["+0.250"] * 3] * 3)
