@@ -558,7 +558,8 @@ class MainWindow(QMainWindow):
         """Step k of N of the current Train or Step, or 0 of the steps the next Train takes."""
         total = self.workspace.run_steps
         if total and snapshot is not None:
-            self.controls.show_progress(min(snapshot.step - snapshot.run_start_step, total), total)
+            done = min(snapshot.step - snapshot.run_start_step, total)
+            self.controls.show_progress(done, total, snapshot.epoch if snapshot.batched else None)
         elif not total:
             self.controls.show_progress(0, self.workspace.training.steps)
 
@@ -681,8 +682,7 @@ class MainWindow(QMainWindow):
         if snapshot is None:
             return
         labels = self._status_labels
-        # With mini-batches an epoch spans several steps; with the full batch they coincide.
-        epoch = "" if snapshot.epoch == snapshot.step else f" · epoch {snapshot.epoch:,}"
+        epoch = f" · epoch {snapshot.epoch:,}" if snapshot.batched else ""
         labels["step"].setText(f"step {snapshot.step:,}{epoch}")
         labels["loss"].setText("loss –" if snapshot.loss is None else f"loss {snapshot.loss:.4g}")
         self._show_speed(snapshot.step)

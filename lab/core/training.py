@@ -112,6 +112,7 @@ class Snapshot:
     learning_rate: float  # the one in effect (it may change mid-run)
     run_start_step: int = 0  # where the current Train or Step began, for "step k of N"
     epoch: int = 0  # epochs completed
+    batched: bool = False  # whether steps see mini-batches (then an epoch spans steps)
     parts: Mapping[str, Any] = field(default_factory=dict)  # by name, see lab.core.parts
     created: float = field(default_factory=time.perf_counter)  # to measure how stale it is
 
@@ -390,6 +391,7 @@ class TrainingRun:
             learning_rate=self.learning_rate,
             run_start_step=self.run_start_step,
             epoch=self.epoch,
+            batched=self.batched,
             parts=made,
         )
 

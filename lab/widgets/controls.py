@@ -260,11 +260,13 @@ class Controls(QWidget):
         layout.addWidget(self.progress)
         return box
 
-    def show_progress(self, done: int, total: int) -> None:
-        """Step `done` of `total` of the current run, with thousands separators."""
+    def show_progress(self, done: int, total: int, epoch: int | None = None) -> None:
+        """Step `done` of `total` of the current run, with thousands separators, and the
+        epoch when steps see mini-batches."""
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.progress.setFormat(f"step {done:,} of {total:,}")
+        epochs = "" if epoch is None else f" · epoch {epoch:,}"
+        self.progress.setFormat(f"step {done:,} of {total:,}{epochs}")
 
     # --- reading and showing the settings --------------------------------------------------
     def data_settings(self) -> DataSettings:

@@ -174,6 +174,7 @@ def test_a_batch_size_trains_in_epochs_and_shows_the_batch_loss(qtbot, window):
     assert window.workspace.training.batch_size == 10
     assert train(qtbot, window, 50) == "finished"
     assert window._status_labels["step"].text() == "step 50 · epoch 5"
+    assert widget(window, "progress").text() == "step 50 of 50 · epoch 5"
     box = widget(window, "lossBatch")
     assert box.isVisible() and not box.isChecked()
     assert len(curve(window, "batch")[0]) == 0
