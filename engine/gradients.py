@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from engine.graph import Node, Operation, Variable, topological_order
+from engine.kernels import accumulate, one_like
 
 GradientFunction = Callable[..., Any]
 
@@ -25,10 +27,17 @@ class RegisterGradient:
     """Decorator: `@RegisterGradient("op_name")` registers the gradient of ops of that class name.
 
     The function gets `(op, grad)` and returns the gradient for the op's single input, or a list
-    with one gradient per input (None where an input needs none). A function with a third
-    parameter `needed` also gets a tuple of flags saying which inputs' gradients are wanted,
-    so it can skip the others (the gradient of a matmul w.r.t. the data, say).
+    with one gradient per input (None where an input needs none). A function with a parameter
+    `needed` also gets a tuple of flags saying which inputs' gradients are wanted, so it can
+    skip the others (the gradient of a matmul w.r.t. the data, say). One with a parameter
+    `out` may be given arrays to write its results into: a session's training step passes,
+    from its second run on, arrays shaped like the last results (one per input, or one for a
+    single input), so that big steps allocate nothing; the function may ignore them.
     """
+
+    # How many gradients were registered: sessions rebuild their programs when it changes,
+    # dropping fusions that a new gradient for one of the fused ops rules out.
+    registrations = 0
 
     def __init__(self, op_type: str) -> None:
         if not isinstance(op_type, str) or not op_type:
@@ -37,6 +46,7 @@ class RegisterGradient:
 
     def __call__(self, function: GradientFunction) -> GradientFunction:
         _gradient_registry[self._op_type] = function
+        RegisterGradient.registrations += 1
         return function
 
 
@@ -70,6 +80,23 @@ def gradient_function(op: Operation) -> GradientFunction:
     )
 
 
+class GradientStep(NamedTuple):
+    """One op's share of the reverse sweep: its gradient function and where values go."""
+
+    op: Operation
+    function: GradientFunction
+    needed: tuple[bool, ...] | None  # passed to functions that take it
+    slot: int  # where the op's own gradient is
+    targets: tuple[tuple[int, int], ...]  # (input index, slot) for each input that gets one
+    single: bool  # the op has one input: the function returns one gradient, not a list
+
+    def call(self, grad: Any) -> list[Any]:
+        """The function's gradients, a list with one per input."""
+        function, op = self.function, self.op
+        result = function(op, grad) if self.needed is None else function(op, grad, self.needed)
+        return [result] if self.single and type(result) not in (list, tuple) else result
+
+
 class BackwardPlan:
     """The reverse sweep for one loss, worked out once and replayed every step.
 
@@ -89,9 +116,7 @@ class BackwardPlan:
                     needed.add(id(node))
         self.loss = loss
         self._slots: dict[Node, int] = {loss: 0}
-        # (op, gradient function, needed mask or None, op's slot, input slot or None, targets):
-        # a single-input op has its input's slot and no targets, others a (index, slot) each.
-        self._steps: list[tuple[Any, ...]] = []
+        self.steps: list[GradientStep] = []
         # (outer op, inner node, outer's own gradient): the inner node's share of the loss
         # gradient that the fused step skipped, added back when all gradients are reported.
         self._fused: list[tuple[Operation, Node, GradientFunction]] = []
@@ -113,18 +138,20 @@ class BackwardPlan:
                 fused = _fused_gradients.get((function, gradient_function(inner)))
                 source = inner.input_nodes[0]
                 if fused is not None and id(source) in needed:
-                    self._steps.append((op, fused, None, self._slot(op), self._slot(source), ()))
+                    target = ((0, self._slot(source)),)
+                    self.steps.append(GradientStep(op, fused, None, self._slot(op), target, True))
                     self._fused.append((op, inner, function))
                     return
-            mask = (True,) if _takes_mask(function) else None
-            self._steps.append((op, function, mask, self._slot(op), self._slot(inner), ()))
+            mask = (True,) if "needed" in _parameters(function) else None
+            target = ((0, self._slot(inner)),)
+            self.steps.append(GradientStep(op, function, mask, self._slot(op), target, True))
             return
         wanted = {i for i, _ in targets}
         mask = tuple(i in wanted for i in range(len(op.input_nodes)))
         slots = tuple((i, self._slot(n)) for i, n in targets)
-        if not _takes_mask(function):
+        if "needed" not in _parameters(function):
             mask = None
-        self._steps.append((op, function, mask, self._slot(op), None, slots))
+        self.steps.append(GradientStep(op, function, mask, self._slot(op), slots, False))
 
     def slot(self, node: Node) -> int | None:
         """Where `node`'s gradient is in the list `sweep` returns; None if it gets none."""
@@ -136,34 +163,47 @@ class BackwardPlan:
         A node fed by a fused pair (the softmax under a log) holds only the gradient from its
         other consumers; `run` reports the full one.
         """
-        loss_value = self.loss.output
-        if loss_value is None:
-            raise RuntimeError(f"{self.loss!r} has no value yet: run a forward pass first")
         grads: list[Any] = [None] * len(self._slots)
-        grads[0] = np.ones_like(loss_value) if isinstance(loss_value, np.ndarray) else 1.0
-        for op, function, mask, slot, input_slot, targets in self._steps:
-            grad = grads[slot]
+        grads[0] = one_like(self.loss_value())
+        for step in self.steps:
+            grad = grads[step.slot]
             if grad is None:
                 continue
-            result = function(op, grad) if mask is None else function(op, grad, mask)
-            if input_slot is not None:
-                if type(result) in (list, tuple):
-                    result = result[0]
-                if result is not None:
-                    previous = grads[input_slot]
-                    grads[input_slot] = result if previous is None else previous + result
-                continue
-            for index, target in targets:
+            result = step.call(grad)
+            for index, target in step.targets:
                 g = result[index]
                 if g is not None:
                     previous = grads[target]
                     grads[target] = g if previous is None else previous + g
         return grads
 
+    def loss_value(self) -> Any:
+        """The loss of the latest forward pass; an error before the first."""
+        value = self.loss.output
+        if value is None:
+            raise RuntimeError(f"{self.loss!r} has no value yet: run a forward pass first")
+        return value
+
+    def contributions(self) -> list[int]:
+        """How many gradients each slot receives in a sweep (1 for the loss, its seed)."""
+        counts = [0] * len(self._slots)
+        counts[0] = 1
+        for step in self.steps:
+            for _, target in step.targets:
+                counts[target] += 1
+        return counts
+
     def run(self) -> dict[Node, Any]:
-        """Gradients of the loss w.r.t. each node, from the values of the latest forward pass."""
+        """Gradients of the loss w.r.t. each node, from the values of the latest forward pass.
+
+        A variable's gradient is in the variable's dtype.
+        """
         grads = self.sweep()
-        result = {node: grads[i] for node, i in self._slots.items() if grads[i] is not None}
+        result = {
+            node: _in_dtype_of(node, grads[i])
+            for node, i in self._slots.items()
+            if grads[i] is not None
+        }
         for outer, inner, function in self._fused:
             grad = grads[self._slots[outer]]
             if grad is None:
@@ -176,8 +216,22 @@ class BackwardPlan:
         return result
 
 
-def _takes_mask(function: GradientFunction) -> bool:
-    return "needed" in inspect.signature(function).parameters
+def _in_dtype_of(node: Node, grad: Any) -> Any:
+    """A variable's gradient in the variable's dtype; other nodes' as they come."""
+    if isinstance(node, Variable) and getattr(grad, "dtype", None) != node.output.dtype:
+        return np.asarray(grad, dtype=node.output.dtype)
+    return grad
+
+
+_PARAMETERS: dict[GradientFunction, frozenset[str]] = {}
+
+
+def _parameters(function: GradientFunction) -> frozenset[str]:
+    """The names of a gradient function's parameters, looked up once per function."""
+    names = _PARAMETERS.get(function)
+    if names is None:
+        names = _PARAMETERS[function] = frozenset(inspect.signature(function).parameters)
+    return names
 
 
 def compute_gradients(loss: Node) -> dict[Node, Any]:
@@ -191,3 +245,70 @@ def compute_gradients(loss: Node) -> dict[Node, Any]:
 def trainable_variables(loss: Node) -> list[Variable]:
     """The variables `loss` depends on, in graph order."""
     return [n for n in topological_order([loss]) if isinstance(n, Variable)]
+
+
+class GradientSlots:
+    """Where a prepared backward pass (engine.plans) keeps each node's gradient during a run.
+
+    A node with several consumers gets the sum of their gradients, written into an array
+    kept from the first run for that sum: never one a gradient function handed over, which
+    may be another node's gradient too.
+    """
+
+    def __init__(self, plan: BackwardPlan) -> None:
+        self.counts = plan.contributions()
+        self.values: list[Any] = [None] * len(self.counts)
+        self._sums: list[Any] = [None] * len(self.counts)
+        self._scratch: np.ndarray | None = None
+
+    def scratch(self, like: np.ndarray) -> np.ndarray:
+        """An array shaped like `like` for values a kernel uses only while it runs (never
+        hands on). The kernels of a sweep share it: fewer big arrays compete for the
+        processor's caches."""
+        kept = self._scratch
+        if kept is None or kept.size < like.size or kept.dtype != like.dtype:
+            kept = self._scratch = np.empty(like.size, like.dtype)
+        return kept[: like.size].reshape(like.shape)
+
+    def putter(self, slot: int) -> Callable[[Any], None]:
+        """A function giving `slot` a gradient: setting it, or adding to it when several
+        consumers' gradients arrive there."""
+        if self.counts[slot] == 1:
+            return partial(self.values.__setitem__, slot)
+        return partial(self._add, slot)
+
+    def _add(self, slot: int, grad: Any) -> None:
+        values = self.values
+        total = values[slot]
+        if total is None:
+            values[slot] = grad
+            return
+        kept = self._sums[slot]
+        values[slot] = result = accumulate(total, grad, kept)
+        if result is not kept and type(result) is np.ndarray:
+            self._sums[slot] = result
+
+    def seed_kernel(self, plan: BackwardPlan) -> _SeedKernel:
+        """The kernel starting a sweep: no gradients yet but the loss's own (ones)."""
+        return _SeedKernel(plan, self.values)
+
+
+class _SeedKernel:
+    """Empties the slots but the loss's, which gets ones in the loss's dtype (made once)."""
+
+    def __init__(self, plan: BackwardPlan, values: list[Any]) -> None:
+        self.op, self.plan, self.values = plan.loss, plan, values
+        self.note = f"while starting the gradient of {plan.loss!r}"
+
+    def prepare(self) -> None:
+        seed = one_like(self.plan.loss_value())
+        if type(seed) is np.ndarray:
+            seed.flags.writeable = False  # handed to gradient functions, never written
+        values = self.values
+        blank = [seed] + [None] * (len(values) - 1)
+
+        def run() -> None:
+            values[:] = blank
+
+        self.run = run
+        run()

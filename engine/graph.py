@@ -136,6 +136,9 @@ class Variable(Node):
     """A trainable array; optimizers update `value` in place."""
 
     kind = "Variable"
+    # How many times any variable was given a new array: sessions' prepared programs check
+    # their variables' shapes again when it changes (updates in place change nothing).
+    assignments = 0
 
     def __init__(self, initial_value: Any = None, name: str | None = None) -> None:
         graph = get_default_graph()
@@ -150,19 +153,31 @@ class Variable(Node):
 
     @value.setter
     def value(self, value: Any) -> None:
-        """A private float copy: optimizers update it in place."""
+        """A private float copy: optimizers update it in place.
+
+        `w.value -= x` changes the array in place and then assigns it back; that keeps it.
+        """
+        if value is not None and value is self.output:
+            return
         self.output = None if value is None else _as_float_array(value)
+        Variable.assignments += 1
 
 
 class constant(Node):
-    """A fixed value."""
+    """A fixed value.
+
+    A Python number stays a Python number, which numpy treats as having no dtype of its own:
+    it takes the dtype of the arrays it meets (`x * 2.0` and `x + 1` stay float32 when x is).
+    Anything else (lists, numpy arrays and scalars) becomes an array of its own dtype.
+    """
 
     kind = "constant"
 
     def __init__(self, value: Any, name: str | None = None) -> None:
         graph = get_default_graph()
         super().__init__(name, graph)
-        self.output = np.asarray(value)
+        python_number = type(value) in (int, float)
+        self.output = value if python_number else np.asarray(value)
         graph.constants.append(self)
 
     @property
@@ -173,8 +188,10 @@ class constant(Node):
 class Operation(Node):
     """A node computed from its inputs.
 
-    Subclasses implement `compute(*input_values)`. After a forward pass `inputs` holds the
-    input values and `output` the result; gradient functions read both.
+    Subclasses implement `compute(*input_values)`; one that also takes an `out` argument is
+    given, from its second run on, an array shaped like its last result to write the result
+    into (it may ignore it). After a forward pass `inputs` holds the input values and
+    `output` the result; gradient functions read both.
     """
 
     def __init__(self, input_nodes: list[Any] | tuple[Any, ...] = (), name: str | None = None):
@@ -182,10 +199,14 @@ class Operation(Node):
         self.kind = type(self).__name__
         super().__init__(name, graph)
         self.input_nodes = [as_node(n) for n in input_nodes]
-        self.inputs: list[Any] = []
         for node in self.input_nodes:
             node.consumers.append(self)
         graph.operations.append(self)
+
+    @property
+    def inputs(self) -> list[Any]:
+        """The input values of the latest forward pass."""
+        return [node.output for node in self.input_nodes]
 
     def compute(self, *input_values: Any) -> Any:
         raise NotImplementedError(f"{self!r} does not implement compute()")

@@ -1,23 +1,28 @@
-"""Shared numpy helpers: buffered outputs, broadcasting-aware sums.
+"""Shared numpy helpers: broadcasting-aware sums, the stable softmax's parts, gradient sums.
 
 The ops' forward passes and gradients call these every step, so each takes the cheapest
-numpy route on small arrays, where the per-call cost of numpy outweighs the arithmetic.
+numpy route on small arrays, where the per-call cost of numpy outweighs the arithmetic, and
+writes into a caller's buffer (`out`) when given one, so that big steps allocate nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-# Results with fewer elements than this are not kept as buffers: numpy allocates them
-# faster than an op can check that a kept buffer still fits.
-_BUFFER_MIN_SIZE = 4096
+# From this many rows on, numpy's broadcasting of one value per row (or of one row) over
+# short rows costs more than the arithmetic: numpy loops over the rows one at a time.
+MANY_ROWS = 256
 
 
-def reusable_buffer(result: Any) -> np.ndarray | None:
-    """`result` if it is large enough to be worth reusing as the next run's output buffer."""
-    return result if type(result) is np.ndarray and result.size >= _BUFFER_MIN_SIZE else None
+def as_float(value: Any) -> np.ndarray:
+    """`value` if it is a float array, else it as a float64 array."""
+    if type(value) is np.ndarray and value.dtype.kind == "f":
+        return value
+    return np.asarray(value, dtype=np.float64)
 
 
 def shape_of(value: Any) -> tuple[int, ...]:
@@ -25,7 +30,7 @@ def shape_of(value: Any) -> tuple[int, ...]:
     return value.shape if type(value) is np.ndarray else np.shape(value)
 
 
-def fast_sum(a: Any, axis: int | tuple[int, ...] | None, keepdims: bool = False) -> Any:
+def fast_sum(a: Any, axis: int | tuple[int, ...] | None, out: np.ndarray | None = None) -> Any:
     """np.add.reduce, but float sums of 1-D arrays and 2-D arrays along one axis use BLAS.
 
     numpy's reduction machinery costs microseconds on short rows (an (N, 2) row sum is
@@ -35,14 +40,20 @@ def fast_sum(a: Any, axis: int | tuple[int, ...] | None, keepdims: bool = False)
         ndim = a.ndim
         if ndim == 2:
             if axis == 1 or axis == -1:
-                result = a.dot(ones_vector(a.shape[1], a.dtype))
-                return result[:, None] if keepdims else result
+                return a.dot(ones_vector(a.shape[1], a.dtype), out)
             if axis == 0 or axis == -2:
-                result = ones_vector(a.shape[0], a.dtype).dot(a)
-                return result[None, :] if keepdims else result
-        elif ndim == 1 and not keepdims and (axis is None or axis == 0 or axis == -1):
+                return ones_vector(a.shape[0], a.dtype).dot(a, out)
+        elif ndim == 1 and (axis is None or axis == 0 or axis == -1):
             return a.dot(ones_vector(a.shape[0], a.dtype))
-    return np.add.reduce(a, axis=axis, keepdims=keepdims)
+    return np.add.reduce(a, axis=axis, out=out)
+
+
+def row_sums(a: Any, out: np.ndarray | None = None) -> Any:
+    """Sums over the last axis, kept as an axis of length 1 (for broadcasting back)."""
+    if type(a) is np.ndarray and a.ndim == 2 and a.dtype.kind == "f":
+        column = out[:, 0] if out is not None else None
+        return a.dot(ones_vector(a.shape[1], a.dtype), column)[:, None]
+    return np.add.reduce(a, axis=-1, keepdims=True, out=out)
 
 
 _ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
@@ -58,27 +69,84 @@ def ones_vector(n: int, dtype: np.dtype) -> np.ndarray:
         return ones
 
 
-def row_max(a: np.ndarray) -> np.ndarray:
+def by_rows(ufunc: np.ufunc, a: np.ndarray, column: np.ndarray, out=None) -> np.ndarray:
+    """ufunc(a, column) for a 2-D `a` and one value per row (`column`, shape (N, 1)).
+
+    Many short rows (a softmax's over 2 classes) go a column at a time: 3x faster.
+    """
+    if (
+        a.ndim == 2
+        and a.shape[0] >= MANY_ROWS
+        and a.shape[1] <= 4
+        and column.shape == (a.shape[0], 1)
+    ):
+        if out is None:
+            out = np.empty(a.shape, np.result_type(a, column))
+        values = column[:, 0]
+        for j in range(a.shape[1]):
+            ufunc(a[:, j], values, out=out[:, j])
+        return out
+    return ufunc(a, column, out=out)
+
+
+def row_adder(z: np.ndarray) -> Callable[[np.ndarray], Any]:
+    """A function adding a row (a layer's bias) to every row of the 2-D array `z`, in place.
+
+    Narrow rows get a column at a time; wide ones, when there are many, a block of rows
+    at a time, against the row tiled over a block (made by a product with a ones column):
+    2-5x faster than numpy's broadcasting, which adds to one row at a time.
+    """
+    rows, width = z.shape
+    if rows < MANY_ROWS:
+        return partial(np.add, z, out=z)
+    if width <= 4:
+        columns = [z[:, j] for j in range(width)]
+
+        def add_by_columns(row: np.ndarray) -> None:
+            for j, column in enumerate(columns):
+                np.add(column, row[j], out=column)
+
+        return add_by_columns
+    block = min(rows, max(1, 8192 // width))
+    tile, ones = np.empty((block, width), z.dtype), np.ones((block, 1), z.dtype)
+    flat, tiled = z.reshape(-1), tile.reshape(-1)
+    whole = rows // block * block * width
+    blocks, rest = flat[:whole].reshape(-1, block * width), flat[whole:]
+    rest_tiled = tiled[: rest.size]
+
+    def add_by_blocks(row: np.ndarray) -> None:
+        np.dot(ones, row.reshape(1, width), out=tile)
+        np.add(blocks, tiled, out=blocks)
+        np.add(rest, rest_tiled, out=rest)
+
+    return add_by_blocks
+
+
+def row_max(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Maximum over the last axis, keeping it; column by column when rows are short."""
     if a.ndim == 2:
         k = a.shape[1]
         if 1 < k <= 8:
-            result = np.maximum(a[:, 0], a[:, 1])
-            if k > 2:
-                for j in range(2, k):
-                    np.maximum(result, a[:, j], out=result)
+            result = np.maximum(a[:, 0], a[:, 1], out=None if out is None else out[:, 0])
+            for j in range(2, k):
+                np.maximum(result, a[:, j], out=result)
             return result[:, None]
-    return np.maximum.reduce(a, axis=-1, keepdims=True)
+    return np.maximum.reduce(a, axis=-1, keepdims=True, out=out)
 
 
-def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
-    """Sum `grad` down to `shape`, undoing numpy broadcasting of an input of that shape."""
+def unbroadcast(grad: Any, shape: tuple[int, ...], out: np.ndarray | None = None) -> Any:
+    """Sum `grad` down to `shape`, undoing numpy broadcasting of an input of that shape.
+
+    `grad` itself when nothing was broadcast; a bias's column sums go into `out` if given.
+    """
     if shape_of(grad) == shape:
         return grad
     grad = np.asarray(grad)
     extra = grad.ndim - len(shape)
+    if extra == 1 and grad.shape[1:] == shape:
+        return fast_sum(grad, 0, out)
     if extra:
-        grad = fast_sum(grad, 0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
+        grad = grad.sum(axis=tuple(range(extra)))
         if grad.shape == shape:
             return grad
     kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
@@ -87,14 +155,17 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad
 
 
-def exp_shifted(logits: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(e^(z - max z), its row sums, z - max z) over the last axis: the stable softmax parts."""
-    z = logits
-    if type(z) is not np.ndarray or z.dtype.kind != "f":
-        z = np.asarray(z, dtype=np.float64)
-    shifted = z - row_max(z)
-    e = np.exp(shifted)
-    return e, fast_sum(e, -1, keepdims=True), shifted
+def exp_shifted(
+    logits: Any, e: np.ndarray | None = None, shifted: np.ndarray | None = None, rows=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(e^(z - max z), its row sums, z - max z) over the last axis: the stable softmax parts.
+
+    Written into `e`, `shifted` and `rows` (one value per row, an axis of length 1) if given.
+    """
+    z = as_float(logits)
+    shifted = by_rows(np.subtract, z, row_max(z, rows), out=shifted)
+    e = np.exp(shifted, out=e)
+    return e, row_sums(e, rows), shifted
 
 
 _SMALLEST_NORMAL = {
@@ -107,3 +178,22 @@ def smallest_normal(value: Any) -> float:
     return _SMALLEST_NORMAL.get(
         getattr(value, "dtype", None), _SMALLEST_NORMAL[np.dtype(np.float64)]
     )
+
+
+def one_like(value: Any) -> Any:
+    """The gradient of a value with respect to itself: ones, in its dtype."""
+    if type(value) is np.ndarray:
+        return np.ones_like(value)
+    if isinstance(value, np.generic):
+        return value.dtype.type(1)
+    return 1.0
+
+
+def accumulate(total: Any, value: Any, out: np.ndarray | None) -> Any:
+    """total + value, into `out` when it fits (a buffer kept for this sum), else a new array."""
+    if out is not None and type(total) is np.ndarray and total.shape == out.shape:
+        try:
+            return np.add(total, value, out=out)
+        except (ValueError, TypeError):
+            pass
+    return total + value

@@ -1,4 +1,4 @@
-"""Session.run: evaluate fetches given a feed, with one execution plan cached per fetch set."""
+"""Session.run: evaluate fetches given a feed, with one plan cached per fetch set."""
 
 from __future__ import annotations
 
@@ -6,36 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.graph import Node, Operation, placeholder, topological_order
-
-
-class _Plan:
-    """The ops to compute, in order, and the placeholders they need, for one fetch set.
-
-    Steps are flat tuples with the bound `compute` looked up once: per-op Python overhead is
-    a large part of a step on small data.
-    """
-
-    def __init__(self, fetches: list[Node]) -> None:
-        for node in fetches:
-            if not isinstance(node, Node):
-                raise TypeError(f"can only fetch graph nodes, got {node!r}")
-        # Holding the fetched nodes keeps their ids, the cache key, from being reused.
-        self.fetches = fetches
-        order = topological_order(fetches)
-        self.feeds = tuple((n, n.dtype) for n in order if isinstance(n, placeholder))
-        # (op, compute, first input, second input, all inputs): ops with one or two inputs,
-        # nearly all of them, are run without building an argument tuple.
-        self.steps = tuple(_step(n) for n in order if isinstance(n, Operation))
-
-
-def _step(op: Operation) -> tuple[Any, ...]:
-    inputs = tuple(op.input_nodes)
-    if len(inputs) == 1:
-        return (op, op.compute, inputs[0], None, inputs)
-    if len(inputs) == 2:
-        return (op, op.compute, inputs[0], inputs[1], inputs)
-    return (op, op.compute, None, None, inputs)
+from engine.graph import Node
+from engine.plans import Plan
 
 
 class Session:
@@ -46,7 +18,7 @@ class Session:
     """
 
     def __init__(self) -> None:
-        self._plans: dict[Any, _Plan] = {}
+        self._plans: dict[Any, Plan] = {}
 
     def run(self, fetches: Node | list[Node] | tuple[Node, ...], feed_dict: dict | None = None):
         """Compute `fetches` (a node or a list of nodes), feeding placeholders from `feed_dict`."""
@@ -54,46 +26,15 @@ class Session:
         if single:
             key: Any = id(fetches)
         else:
-            if not isinstance(fetches, list | tuple):
+            if type(fetches) is not list and type(fetches) is not tuple:
                 fetches = list(fetches)  # a generator, say: read it once
             key = tuple(map(id, fetches))
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = _Plan([fetches] if single else list(fetches))
-        _feed(plan, feed_dict or {})
-        op = None
-        try:
-            for op, compute, a, b, inputs in plan.steps:
-                if b is not None:
-                    a_value, b_value = a.output, b.output
-                    op.inputs = [a_value, b_value]
-                    op.output = compute(a_value, b_value)
-                elif a is not None:
-                    a_value = a.output
-                    op.inputs = [a_value]
-                    op.output = compute(a_value)
-                else:
-                    op.inputs = values = [n.output for n in inputs]
-                    op.output = compute(*values)
-        except Exception as error:
-            if op is not None and op.name not in str(error):
-                error.add_note(f"while computing {op!r}")
-            raise
-        if single:
-            return _copy(fetches.output)
-        return [_copy(n.output) for n in plan.fetches]
-
-
-def _feed(plan: _Plan, feed_dict: dict) -> None:
-    for node, dtype in plan.feeds:
-        try:
-            value = feed_dict[node]
-        except KeyError:
-            message = f"placeholder {node.name!r} needs a value: pass it in feed_dict"
-            raise KeyError(message) from None
-        if type(value) is not np.ndarray or (dtype is not None and value.dtype != dtype):
-            value = np.asarray(value, dtype=dtype)
-        node.output = value
+            plan = self._plans[key] = Plan([fetches] if single else list(fetches))
+        plan.run(feed_dict or {})
+        values = [_copy(n.output) for n in plan.fetches]
+        return values[0] if single else values
 
 
 def _copy(value: Any) -> Any:

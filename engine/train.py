@@ -4,17 +4,20 @@
 pass with the given feed and then one update; `run([train_op, loss])` computes the loss once.
 `learning_rate` (and the other settings) are read at every step, so they can change mid-run.
 What an optimizer carries between steps is in per-variable slots (`get_slot`, `set_slot`),
-as in TensorFlow 1, so a run can be saved and resumed exactly.
+as in TensorFlow 1, so a run can be saved and resumed exactly. Updates are made in place,
+in the variable's dtype, through one scratch array per variable: a step allocates nothing.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
 
-from engine.gradients import BackwardPlan, trainable_variables
+from engine.gradients import BackwardPlan, GradientSlots, trainable_variables
 from engine.graph import Node, Operation, Variable
+from engine.plans import backward_kernels
 
 
 class Optimizer:
@@ -86,7 +89,10 @@ class Optimizer:
             if name not in slots:
                 slots[name] = 0 if name in self._STEP_COUNT_SLOTS else np.zeros_like(variable.value)
 
-    def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
+    def _update(
+        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+    ) -> None:
+        """Update `variable.value` in place from `grad`; `scratch` is an array like it."""
         raise NotImplementedError
 
 
@@ -116,7 +122,11 @@ def _slot_array(var: Variable, name: str, value: Any) -> np.ndarray:
 
 
 class minimization(Operation):
-    """One optimizer step; its only input is the loss, so its forward pass runs first."""
+    """One optimizer step; its only input is the loss, so its forward pass runs first.
+
+    A session runs it as kernels of its own (`kernels`): the backward pass, then an update
+    per variable.
+    """
 
     def __init__(self, optimizer: Optimizer, loss: Node, variables: list[Variable]) -> None:
         super().__init__([loss])
@@ -140,20 +150,44 @@ class minimization(Operation):
         for slots in self._states:
             slots.clear()
 
-    def compute(self, loss_value: Any) -> None:
-        grads = self._plan.sweep()
-        update = self.optimizer._update
-        for variable, slot, slots in self._targets:
-            grad = grads[slot]
-            if grad is not None:
-                update(variable, grad, slots)
+    def kernels(self) -> list[Any]:
+        """The step for a session's program (engine.plans): backward pass, then updates."""
+        gradients = GradientSlots(self._plan)
+        return [*backward_kernels(self._plan, gradients), _UpdateKernel(self, gradients.values)]
+
+
+class _UpdateKernel:
+    """The updates of a training op's variables, each with a scratch array like it."""
+
+    def __init__(self, op: minimization, grads: list[Any]) -> None:
+        self.op, self.grads = op, grads
+        self.note = f"while updating the variables of {op!r}"
+
+    def prepare(self) -> None:
+        update, grads = self.op.optimizer._update, self.grads
+        targets = [
+            (variable, slot, state, np.empty_like(variable.output))
+            for variable, slot, state in self.op._targets
+        ]
+
+        def run() -> None:
+            for variable, slot, state, scratch in targets:
+                grad = grads[slot]
+                if grad is not None:
+                    update(variable, grad, state, scratch)
+
+        self.run = run
+        run()
 
 
 class GradientDescentOptimizer(Optimizer):
     """value -= learning_rate · gradient; it keeps no slots."""
 
-    def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
-        variable.value -= self.learning_rate * grad
+    def _update(
+        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+    ) -> None:
+        value = variable.output
+        value -= np.multiply(grad, self.learning_rate, out=scratch)
 
 
 class MomentumOptimizer(Optimizer):
@@ -168,13 +202,15 @@ class MomentumOptimizer(Optimizer):
         super().__init__(learning_rate)
         self.momentum = momentum
 
-    def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
+    def _update(
+        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+    ) -> None:
         if not slots:
             self._fill_missing_slots(variable, slots)
-        velocity = slots["velocity"]
+        velocity, value = slots["velocity"], variable.output
         velocity *= self.momentum
         velocity += grad
-        variable.value -= self.learning_rate * velocity
+        value -= np.multiply(velocity, self.learning_rate, out=scratch)
 
 
 class AdamOptimizer(Optimizer):
@@ -197,14 +233,18 @@ class AdamOptimizer(Optimizer):
         super().__init__(learning_rate)
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
-    def _update(self, variable: Variable, grad: np.ndarray, slots: dict[str, Any]) -> None:
+    def _update(
+        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+    ) -> None:
         if len(slots) < 3:  # a first update, or only some slots were set
             self._fill_missing_slots(variable, slots)
         slots["t"] += 1
-        t, m, v = slots["t"], slots["m"], slots["v"]
+        t, m, v, value = slots["t"], slots["m"], slots["v"], variable.output
         m *= self.beta1
-        m += (1 - self.beta1) * grad
+        m += np.multiply(grad, 1 - self.beta1, out=scratch)
         v *= self.beta2
-        v += (1 - self.beta2) * np.square(grad)
-        step = self.learning_rate * np.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
-        variable.value -= step * m / (np.sqrt(v) + self.epsilon)
+        v += np.multiply(np.square(grad, out=scratch), 1 - self.beta2, out=scratch)
+        step = self.learning_rate * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
+        denominator = np.sqrt(v, out=scratch)
+        denominator += self.epsilon
+        value -= np.multiply(np.divide(m, denominator, out=scratch), step, out=scratch)

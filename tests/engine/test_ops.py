@@ -249,3 +249,10 @@ def test_softmax_cross_entropy_accepts_integer_logits():
         got = ts.Session().run(loss, {z: np.array([[2, 0], [0, 3]]), c: [[1, 0], [0, 1]]})
     expected = np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(-3.0))])
     assert np.isclose(got, expected)
+
+
+def test_softmax_cross_entropy_of_a_perfect_fit_is_positive_zero():
+    with ts.Graph().as_default():
+        loss = ts.softmax_cross_entropy(np.array([[0.0, -1e4]]), np.array([[1.0, 0.0]]))
+        value = ts.Session().run(loss)
+    assert value == 0.0 and not np.signbit(value)

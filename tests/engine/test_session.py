@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import engine as ts
-from engine import session as session_module
+from engine import plans as plans_module
 
 
 def test_feeds_accept_nested_lists_and_fetch_shapes_follow_the_request():
@@ -36,13 +36,13 @@ def test_fetching_something_that_is_not_a_node_is_a_type_error():
 
 def test_plans_are_built_once_per_fetch_set(monkeypatch):
     orders = []
-    real = session_module.topological_order
+    real = plans_module.topological_order
 
     def counting(fetches):
         orders.append(list(fetches))
         return real(fetches)
 
-    monkeypatch.setattr(session_module, "topological_order", counting)
+    monkeypatch.setattr(plans_module, "topological_order", counting)
     with ts.Graph().as_default():
         x = ts.placeholder()
         a, b = ts.square(x), ts.negative(x)
