@@ -14,10 +14,8 @@ def create_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication, named and configured as the app runs (the GUI benchmark uses it)."""
     import pyqtgraph as pg
 
-    from lab.allocator import keep_freed_memory
     from lab.resources import icon
 
-    keep_freed_memory()
     # Numbers read the same everywhere: 1.5 and 3,000 in every field, label and file,
     # whatever the system's language (Python formats them so, too).
     QLocale.setDefault(QLocale.c())

@@ -19,7 +19,6 @@ from typing import TextIO
 import numpy as np
 
 import lab
-from lab.allocator import keep_freed_memory
 from lab.core.datasets import DATASETS, generate, split_mask
 from lab.core.events import Change
 from lab.core.features import FEATURES
@@ -30,6 +29,7 @@ from lab.core.io.workspace_file import WorkspaceData, load_workspace
 from lab.core.model import (
     ACTIVATIONS,
     MODEL_KINDS,
+    PRECISIONS,
     TASKS,
     ModelSettings,
     loss_description,
@@ -67,7 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     """`lab train ...` trains headless; anything else launches the app."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["train"]:
-        keep_freed_memory()  # as the app does: big runs train up to twice as fast
         return train_command(args[1:])
     options = app_parser().parse_args(args)
     if options.install_desktop:
@@ -142,6 +141,10 @@ def train_parser() -> argparse.ArgumentParser:
         help=f"the model's inputs, of {','.join(FEATURES)} (default x,y), e.g. x,y,x2,y2",
     )
     model.add_argument("--seed", type=int, help="seed of the initial weights (default 0)")
+    model.add_argument(
+        "--precision", choices=PRECISIONS,
+        help="the numbers the model computes in (default float32; float64 is exact to 1e-12)",
+    )
     training = parser.add_argument_group("training")
     training.add_argument(
         "--optimizer", choices=OPTIMIZER_FLAGS, help="gd (gradient descent, the default), "
@@ -242,7 +245,7 @@ def _continued(args: argparse.Namespace) -> WorkspaceData:
         "--count": args.count, "--noise": args.noise, "--data-seed": args.data_seed,
         "--test-split": args.test_split, "--task": args.task, "--model": args.model,
         "--hidden": args.hidden, "--activation": args.activation, "--features": args.features,
-        "--seed": args.seed,
+        "--seed": args.seed, "--precision": args.precision,
     }
     clashing = [flag for flag, value in fixed.items() if value is not None]
     if clashing:
@@ -294,6 +297,7 @@ def _model(args: argparse.Namespace, task: str, classes: int) -> ModelSettings:
         seed=default.seed if args.seed is None else args.seed,
         task=task,
         features=features,
+        precision=args.precision or default.precision,
     )
 
 

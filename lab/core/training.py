@@ -24,7 +24,7 @@ import engine as ts
 from lab.core.boundary import Rect, decision_contour, grid_points
 from lab.core.checkpoint import Checkpoint, OptimizerState
 from lab.core.curves import SampledCurves
-from lab.core.features import feature_matrix, is_linear
+from lab.core.features import is_linear
 from lab.core.loss_history import LossHistory
 from lab.core.model import Model, ModelSettings
 from lab.core.optimizers import OPTIMIZER_SLOTS, make_optimizer
@@ -246,7 +246,7 @@ class TrainingRun:
                 f"the points have {labels.max() + 1} classes but the model has "
                 f"{settings.classes}; reset the model"
             )
-        every = _Points(feature_matrix(columns.xy, settings.features),
+        every = _Points(self.model.inputs(columns.xy),
                         self.model.targets(labels, columns.values), labels,
                         np.asarray(columns.values, dtype=np.float64))
         test = np.asarray(columns.test, dtype=bool)
@@ -459,7 +459,7 @@ class TrainingRun:
     def regions(self, rect: Rect) -> Grid:
         """What the model says over `rect`: class probabilities and where the class changes,
         or predicted values."""
-        points = feature_matrix(grid_points(rect, GRID_SIZE, GRID_SIZE), self.settings.features)
+        points = self.model.inputs(grid_points(rect, GRID_SIZE, GRID_SIZE))
         if self.settings.task == "regression":
             values = self._session.run(self.model.output, {self.model.x: points})
             return Grid(rect, values=values.reshape(GRID_SIZE, GRID_SIZE))
@@ -475,7 +475,7 @@ class TrainingRun:
         layer, unit, rect = wanted
         if not 0 <= layer < len(self.model.hidden_layers):
             return None
-        points = feature_matrix(grid_points(rect, GRID_SIZE, GRID_SIZE), self.settings.features)
+        points = self.model.inputs(grid_points(rect, GRID_SIZE, GRID_SIZE))
         activations = self._session.run(self.model.hidden_layers[layer], {self.model.x: points})
         maps = activations.T.reshape(-1, GRID_SIZE, GRID_SIZE)
         selected = unit if unit is not None and 0 <= unit < len(maps) else None

@@ -34,6 +34,7 @@ from lab.core.model import (
     ACTIVATIONS,
     MAX_SEED,
     MODEL_KINDS,
+    PRECISIONS,
     REGULARIZATIONS,
     TASKS,
     ModelSettings,
@@ -178,6 +179,9 @@ class Controls(QWidget):
         self.activation.setCurrentIndex(list(ACTIVATIONS).index("tanh"))
         self.initSeed = _spin("initSeed", 0, MAX_SEED, 0)
         self.initSeed.setToolTip("Seed of the random initial weights")
+        self.precision = _combo("precision", PRECISIONS)
+        self.precision.setToolTip("The numbers the model computes in: float32 trains faster, "
+                                  "float64 agrees with finite differences to 1e-12")
         self.modelKind.setToolTip("The tutorial's softmax perceptron, or a multi-layer perceptron")
         self.activation.setToolTip("The non-linearity of the hidden layers")
         self.features = {}
@@ -194,11 +198,13 @@ class Controls(QWidget):
         form.addRow("Activation", self.activation)
         form.addRow("Inputs", grid)
         form.addRow("Init seed", self.initSeed)
+        form.addRow("Precision", self.precision)
         form.addRow(self.lossLabel)
         self.modelKind.currentIndexChanged.connect(self.modelEdited)
         self.hiddenLayers.editingFinished.connect(self.modelEdited)
         self.activation.currentIndexChanged.connect(self.modelEdited)
         self.initSeed.valueChanged.connect(self.modelEdited)
+        self.precision.currentIndexChanged.connect(self.modelEdited)
         return box
 
     def _training_group(self) -> QGroupBox:
@@ -293,6 +299,7 @@ class Controls(QWidget):
             seed=self.initSeed.value(),
             task=self.taskKind.currentData(),
             features=features,
+            precision=self.precision.currentData(),
         )
 
     def training_settings(self) -> TrainingSettings:
@@ -318,6 +325,7 @@ class Controls(QWidget):
         _show(self.hiddenLayers, ",".join(map(str, settings.hidden)))
         _show(self.activation, settings.activation)
         _show(self.initSeed, settings.seed)
+        _show(self.precision, settings.precision)
         for name, box in self.features.items():
             _show(box, name in settings.features)
         self._show_task(settings.task)
@@ -371,6 +379,7 @@ class Controls(QWidget):
     def _model_widgets(self) -> tuple[QWidget, ...]:
         """The settings that need a new model (they apply when idle)."""
         return (self.taskKind, self.modelKind, self.hiddenLayers, self.activation, self.initSeed,
+                self.precision,
                 self.optimizer, self.regularization, *self.features.values())
 
     def _pause_toggled(self, paused: bool) -> None:

@@ -5,8 +5,7 @@
 Workloads as in the other benches: W1 the tutorial perceptron on its 100 points; W2 an MLP
 8,8 tanh on 1,000 moons; W3 the same on 10,000. Each repeat runs `lab train` (its own
 steps/s, from its summary line) and then the bare run for the same number of steps; the
-ratio is the median of the repeats' ratios, so the machine's drift cancels out. The process
-keeps freed memory as `lab train` does (lab.allocator).
+ratio is the median of the repeats' ratios, so the machine's drift cancels out.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import re
 import statistics
 import time
 
-from lab.allocator import keep_freed_memory
 from lab.cli import train_command
 from lab.core.datasets import generate, tutorial_points
 from lab.core.model import ModelSettings
@@ -54,7 +52,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    keep_freed_memory()
     print(f"{'workload':26} {'lab train':>10} {'headless':>10} {'ratio':>6}  (medians of "
           f"{args.repeats})")
     for name, (flags, settings, count, steps) in WORKLOADS.items():

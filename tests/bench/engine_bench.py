@@ -13,7 +13,7 @@ numpy written by hand for the one model: the whole step fused, buffers reused, t
 that the engine runs at best (float64 for the tutorial's W1); "numpy f64" is the first
 such step, float64 and allocating, as earlier versions of this bench had it. Every runner
 gets its batches the same way (`Batches`), BLAS and PyTorch use one thread (as the app does),
-and glibc's malloc is tuned as the app tunes it (lab.allocator; `--untuned` leaves it).
+and glibc's malloc is tuned as the app used to tune it (`--untuned` leaves it).
 Prints medians of steps/s; the runners of a workload take turns within each repeat, so their
 ratios stay fair on a machine whose load changes. Then W3 and W4 again, each measurement in
 a fresh process with and without the malloc tuning, since mallopt cannot be undone.
@@ -22,6 +22,7 @@ a fresh process with and without the malloc tuning, since mallopt cannot be undo
 from __future__ import annotations
 
 import argparse
+import ctypes
 import itertools
 import statistics
 import subprocess
@@ -309,11 +310,15 @@ def _workload(prefix: str) -> tuple[str, Callable[[], dict[str, Callable]]]:
 
 
 def _tune_malloc() -> bool:
-    try:
-        from lab.allocator import keep_freed_memory
-    except ImportError:
+    """Raise glibc's mmap and trim thresholds (32 and 64 MB), so freed blocks stay in the
+    process, as the app did while the engine allocated every step; False without glibc."""
+    if not sys.platform.startswith("linux"):
         return False
-    return keep_freed_memory()
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return False
+    mmap_threshold, trim_threshold = -3, -1  # mallopt's parameter numbers (malloc.h)
+    return bool(mallopt(mmap_threshold, 32 << 20)) and bool(mallopt(trim_threshold, 64 << 20))
 
 
 def _rate(steps_per_second: float) -> str:
@@ -343,7 +348,7 @@ def compare(names: list[str], seconds: float, repeats: int) -> None:
 def malloc_comparison(seconds: float, repeats: int) -> None:
     """W3 and W4 with and without the malloc tuning, each sample in a fresh process."""
     if not _tune_malloc():
-        print("\nno malloc tuning here (lab.allocator needs glibc): nothing to compare")
+        print("\nno malloc tuning here (it needs glibc): nothing to compare")
         return
     print(f"\n{'workload':34} {'runner':16} {'tuned':>10} {'untuned':>10} {'ratio':>7}")
     for prefix in MALLOC_WORKLOADS:

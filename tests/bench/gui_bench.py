@@ -5,9 +5,10 @@ training speed against the same model trained headless in the same process.
         [--long-seconds 120]
 
 Workloads: W1 the default perceptron on the tutorial's 100 points; W2 an MLP 8,8 tanh on
-1,000 points; W3 the same MLP on 10,000 points; W4 an MLP of 6 hidden layers of 64 units
-on 1,000 points, its weights tables in view, and W5 the same with the Neurons tab open
-(64 maps); decision regions on in all.
+1,000 points; W3 the same MLP on 10,000 points, in float32 (the app's default) and in
+float64; W4 an MLP of 6 hidden layers of 64 units on 1,000 points, its weights tables in
+view, and W5 the same with the Neurons tab open (64 maps); decision regions on in all.
+First, the start-up: from starting `python -m lab`'s process to its window's first paint.
 A 10 ms PreciseTimer on the GUI thread records its real intervals while the worker trains.
 Then a long W1 run reports RSS growth and the loss-curve redraw time at its end.
 """
@@ -18,6 +19,8 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -41,6 +44,8 @@ WORKLOADS = {  # model, points, how many, the tab in view
     "W2 MLP 8,8 tanh, 1k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 1_000, "Weights"),
     "W3 MLP 8,8 tanh, 10k pts": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 10_000,
                                  "Weights"),
+    "W3-64 the same, float64": (ModelSettings("mlp", (8, 8), "tanh", precision="float64"),
+                                "moons", 10_000, "Weights"),
     "W4 MLP 6x64, 1k, weights": (DEEP, "moons", 1_000, "Weights"),
     "W5 MLP 6x64, 1k, neurons": (DEEP, "moons", 1_000, "Neurons"),
 }
@@ -213,6 +218,38 @@ def long_run(app, window: MainWindow, seconds: float) -> None:
     )
 
 
+# `python -m lab`, told to say when its window first paints and to quit then.
+STARTUP_CHILD = """
+import time
+from PySide6.QtCore import QEvent, QObject, QStandardPaths, QTimer
+QStandardPaths.setTestModeEnabled(True)
+from lab.app import create_app, open_window
+app = create_app([])
+window = open_window()
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and not hasattr(self, "seen"):
+            self.seen = time.time()
+            print(self.seen, flush=True)
+            QTimer.singleShot(0, app.quit)
+        return False
+first_paint = FirstPaint()
+window.installEventFilter(first_paint)
+app.exec()
+"""
+
+
+def startup_seconds(repeats: int) -> list[float]:
+    """Seconds from starting the app's process to its window's first paint, per run."""
+    times = []
+    for _ in range(repeats):
+        started = time.time()
+        child = subprocess.run([sys.executable, "-c", STARTUP_CHILD], capture_output=True,
+                               text=True, timeout=60, check=True)
+        times.append(float(child.stdout.split()[0]) - started)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -220,6 +257,7 @@ def main() -> None:
     parser.add_argument("--long-seconds", type=float, default=120.0)
     parser.add_argument("--only", metavar="W1,W4", help="run these workloads only")
     args = parser.parse_args()
+    startup = startup_seconds(max(args.repeats, 5))
     QStandardPaths.setTestModeEnabled(True)
     app = create_app([])  # as `python -m lab` runs
     window = MainWindow()
@@ -229,6 +267,8 @@ def main() -> None:
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"Qt platform {app.platformName()}; medians of {args.repeats} runs of "
           f"{args.seconds:g} s")
+    print(f"start-up to the first painted window: median {statistics.median(startup):.2f} s, "
+          f"max {max(startup):.2f} s ({len(startup)} runs)")
     header = (f"{'workload':26} {'app st/s':>9} {'headless':>9} {'ratio':>6} {'late p50':>8} "
               f"{'p99':>6} {'max':>6} {'shown/s':>7} {'age p99':>7} {'queued':>6} final")
     print(header)

@@ -18,7 +18,7 @@ from lab.core.workspace import Workspace
 
 FLAGS = ("--data", "--points", "--from", "--count", "--noise", "--data-seed", "--test-split",
          "--task", "--model", "--hidden", "--activation", "--features", "--seed", "--optimizer",
-         "--lr", "--steps", "--batch", "--l2", "--l1", "--export", "--workspace")
+         "--lr", "--steps", "--batch", "--l2", "--l1", "--precision", "--export", "--workspace")
 
 
 class Terminal(io.StringIO):
@@ -293,3 +293,13 @@ def test_points_with_values_train_a_regression(tmp_path):
     assert float(done.split("R² ")[1].split(",")[0]) >= 0.99
     status, _out, err = run("--points", str(points), "--task", "classification")
     assert status == 2 and "these points are for regression" in err
+
+
+def test_the_precision_is_float32_unless_asked_and_goes_into_the_files(tmp_path):
+    single, _ = trained(tmp_path, "single", "--steps", "20", "--export", str(tmp_path / "s.npz"))
+    double, _ = trained(tmp_path, "double", "--steps", "20", "--precision", "float64")
+    assert single.model.precision == "float32" and double.model.precision == "float64"
+    with np.load(tmp_path / "s.npz") as weights:
+        assert weights["W1"].dtype == np.float32
+    status, _out, err = run("--from", str(tmp_path / "single.tlab"), "--precision", "float64")
+    assert status == 2 and "--precision: --from continues" in err

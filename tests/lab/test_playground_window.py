@@ -436,3 +436,14 @@ def test_a_curved_boundary_follows_training_with_the_regions_hidden(qtbot, windo
     late = window.data_plot._boundary.getData()
     assert len(late[0]) > 20 and not (
         len(late[0]) == len(early[0]) and np.array_equal(late[0], early[0]))
+
+
+def test_the_precision_control_rebuilds_the_model_in_float64(qtbot, window):
+    combo = widget(window, "precision")
+    assert combo.currentData() == "float32"
+    assert window.workspace.latest.weights["W1"].dtype == np.float32
+    choose(window, "precision", "float64")
+    assert window.workspace.model.precision == "float64"
+    qtbot.waitUntil(lambda: window.workspace.latest is not None
+                    and window.workspace.latest.weights["W1"].dtype == np.float64)
+    assert train(qtbot, window, 20) == "finished"

@@ -30,6 +30,7 @@ from lab.core.model import (
     ACTIVATIONS,
     MAX_HIDDEN_UNITS,
     MODEL_KINDS,
+    PRECISIONS,
     TASKS,
     ModelSettings,
     weight_shapes,
@@ -44,6 +45,7 @@ MAX_WEIGHTS_MEMBERS = 10_000  # two per layer: far beyond any model the app buil
 
 WEIGHTS_FORMAT = "training-lab-weights"
 # Version 2 adds the task and the input features; a version 1 file is a classifier on x, y.
+# "precision" (the arrays' float type) may be in either; without it, float64.
 WEIGHTS_FORMAT_VERSION = 2
 _VERSION_2_KEYS = ("task", "features")
 _METADATA_KEYS = (
@@ -74,6 +76,7 @@ def weights_metadata(
         "format_version": WEIGHTS_FORMAT_VERSION,
         "task": settings.task,
         "features": list(settings.features),
+        "precision": settings.precision,
         "model": settings.kind,
         "layers": settings.layers,
         "activation": settings.activation,
@@ -120,6 +123,9 @@ def _check_metadata(metadata: object) -> list[int]:
         "features",
         f"a list of some of {', '.join(FEATURES)}, each once, in that order",
     )
+    precision = metadata.get("precision", "float64")
+    need(isinstance(precision, str) and precision in PRECISIONS, "precision",
+         " or ".join(map(repr, PRECISIONS)))
     model = metadata["model"]
     need(
         isinstance(model, str) and model in MODEL_KINDS,
@@ -199,6 +205,7 @@ def model_settings(
         seed=seed,
         task=task,
         features=tuple(metadata.get("features", DEFAULT_FEATURES)),
+        precision=metadata.get("precision", "float64"),
     )
 
 
@@ -237,9 +244,8 @@ def save_weights(
     path = Path(path)
     kind = _weights_kind(path)
     validate_weights(weights, metadata)
-    ordered = {
-        key: np.asarray(weights[key], dtype=np.float64) for key in weight_shapes(metadata["layers"])
-    }
+    dtype = np.dtype(metadata.get("precision", "float64"))  # float32 weights stay float32
+    ordered = {key: np.asarray(weights[key], dtype) for key in weight_shapes(metadata["layers"])}
     # Serialise before opening the file, so unserialisable metadata fails as itself.
     if kind == ".npz":
         meta = np.array(json.dumps(dict(metadata), allow_nan=False))

@@ -359,7 +359,7 @@ _TOP_KEYS = (
 )
 _TASK_KEYS = ("kind", "classes", "class_colors")
 _DATA_KEYS = ("dataset", "count", "noise", "seed", "test_split")
-_MODEL_KEYS = ("kind", "hidden", "activation", "seed", "features")
+_MODEL_KEYS = ("kind", "hidden", "activation", "seed", "features", "precision")
 _TRAINING_KEYS = (
     "optimizer", "learning_rate", "steps", "batch_size", "regularization", "regularization_rate"
 )
@@ -480,6 +480,7 @@ def _from_parts(document: object, arrays: dict[str, np.ndarray]) -> WorkspaceDat
             seed=model.get("seed", *_WHOLE),
             task=kind,
             features=tuple(model.get("features", *_NAMES)),
+            precision=model.get("precision", *_TEXT),
         ),
         training=_settings(
             TrainingSettings,
@@ -644,6 +645,7 @@ def _document(workspace: WorkspaceData) -> dict[str, object]:
             "activation": model.activation,
             "seed": int(model.seed),
             "features": list(model.features),
+            "precision": model.precision,
         },
         "training": {
             "optimizer": training.optimizer,

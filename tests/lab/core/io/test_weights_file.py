@@ -459,6 +459,7 @@ def test_weights_metadata_describes_the_model_and_passes_validation(tmp_path, lo
         "format_version": 2,
         "task": "classification",
         "features": ["x", "y"],
+        "precision": "float32",
         "model": "mlp",
         "layers": [2, 8, 5, 3],
         "activation": "relu",

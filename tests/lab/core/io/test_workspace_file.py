@@ -177,7 +177,7 @@ def test_file_is_readable_with_plain_numpy_json_and_zipfile(tmp_path):
         "class_colors": ["#0072B2", "#D55E00", "#009E73"],
     }
     assert document["model"] == {"kind": "mlp", "hidden": [5, 4], "activation": "relu", "seed": 7,
-                                 "features": ["x", "y"]}
+                                 "features": ["x", "y"], "precision": "float32"}
     assert document["run"]["step"] == 30 and document["run"]["history"]["partial_min"] is None
     with zipfile.ZipFile(path) as archive:
         kinds = {info.filename: info.compress_type for info in archive.infolist()}
