@@ -37,11 +37,10 @@ from lab.core.boundary import region_image, separating_segments
 from lab.core.colormap import value_image, value_limits
 from lab.core.colors import CLASS_COLORS
 from lab.core.events import Change
-from lab.core.features import DEFAULT_FEATURES
 from lab.core.io.kinds import file_kind, suffixes
 from lab.core.io.points_csv import PointsFile, read_points, save_points
 from lab.core.io.weights_file import load_weights, save_weights
-from lab.core.model import ModelSettings
+from lab.core.model import ModelSettings, straight_boundary
 from lab.core.training import (
     EndKind,
     Grid,
@@ -788,7 +787,5 @@ class MainWindow(QMainWindow):
 
 
 def _curved_boundary(settings: ModelSettings) -> bool:
-    """Whether the classes' boundary is drawn as the regions' contour: for every classifier
-    but a perceptron on x and y, whose boundary is straight lines computed from its weights."""
-    straight = settings.kind == "perceptron" and settings.features == DEFAULT_FEATURES
-    return settings.task == "classification" and not straight
+    """Whether the classes' boundary is drawn as the regions' contour."""
+    return settings.task == "classification" and not straight_boundary(settings)

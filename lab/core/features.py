@@ -37,11 +37,6 @@ def check_features(features: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name in FEATURES if name in features)
 
 
-def is_linear(features: tuple[str, ...]) -> bool:
-    """Whether the inputs are x and y themselves, so a linear model's boundary is a line."""
-    return set(features) <= {"x", "y"}
-
-
 def feature_matrix(xy: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
     """(N, len(features)) inputs for points (N, 2)."""
     x, y = xy[:, 0], xy[:, 1]

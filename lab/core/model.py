@@ -214,6 +214,12 @@ class Model:
             variable.value[...] = weights[name]
 
 
+def straight_boundary(settings: ModelSettings) -> bool:
+    """Whether the classes' boundary is straight lines computed from the weights: a
+    perceptron's on x and y; every other classifier's is the decision regions' contour."""
+    return settings.kind == "perceptron" and settings.features == DEFAULT_FEATURES
+
+
 def loss_description(task: str, regularization: str) -> str:
     """What the loss shown is, penalty included, in the words of the app and the CLI."""
     loss = "mean squared error" if task == "regression" else "mean softmax cross-entropy"

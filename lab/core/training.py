@@ -24,9 +24,8 @@ import engine as ts
 from lab.core.boundary import Rect, decision_contour, grid_points
 from lab.core.checkpoint import Checkpoint, OptimizerState
 from lab.core.curves import SampledCurves
-from lab.core.features import is_linear
 from lab.core.loss_history import LossHistory
-from lab.core.model import Model, ModelSettings
+from lab.core.model import Model, ModelSettings, straight_boundary
 from lab.core.optimizers import OPTIMIZER_SLOTS, make_optimizer
 from lab.core.parts import PARTS
 from lab.core.points import Columns
@@ -465,7 +464,7 @@ class TrainingRun:
             return Grid(rect, values=values.reshape(GRID_SIZE, GRID_SIZE))
         probabilities = self._session.run(self.model.probabilities, {self.model.x: points})
         probabilities = probabilities.reshape(GRID_SIZE, GRID_SIZE, -1)
-        straight = self.settings.kind == "perceptron" and is_linear(self.settings.features)
+        straight = straight_boundary(self.settings)
         contour = np.empty((0, 2, 2)) if straight else decision_contour(probabilities, rect)
         return Grid(rect, probabilities=probabilities, contour=contour)
 

@@ -500,3 +500,11 @@ def test_a_linear_mlp_stays_a_linear_classifier(dataset):
     bias = (w["b1"] @ w["W2"] + w["b2"]) @ w["W3"] + w["b3"]
     expected = softmax(grid_centres(RECT) @ matrix + bias).reshape(GRID_SIZE, GRID_SIZE, 2)
     assert np.allclose(linear.regions(RECT).probabilities, expected, rtol=0, atol=1e-9)
+
+
+def test_a_perceptron_on_one_input_has_its_boundary_as_a_contour():
+    """Only a perceptron on x and y draws exact lines from its weights; on x alone its
+    boundary (a vertical line) comes as the regions' contour."""
+    grid = trained(points("blobs"), 50, exact(features=("x",))).regions(RECT)
+    assert len(grid.contour) > 0
+    assert len(trained(points("blobs"), 50, exact()).regions(RECT).contour) == 0
