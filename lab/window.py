@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
     def save_points(self, path: str | Path) -> None:
         """x,y,label CSV, or x,y,value for a regression."""
         columns = self.workspace.points.columns
-        values = columns.values if self.workspace.model.task == "regression" else None
+        values = columns.values if self.workspace.points.task == "regression" else None
         save_points(path, columns.xy, columns.labels, values)
         remember(path)
         self._say(f"Saved {len(columns.labels):,} points to {Path(path).name}")

@@ -59,6 +59,12 @@ class SampledCurves:
         self._losses[self._count] = (train, test)
         self._count += 1
 
+    def due(self) -> bool:
+        """Whether the next `add` is kept: measuring what it would drop is wasted."""
+        number = self._arrived
+        stride = self._stride * (2 if self._count == CAPACITY else 1)
+        return number % self._stride == 0 and number % stride == 0
+
     @property
     def last(self) -> tuple[float, float]:
         """The latest (train, test) losses kept (NaN where not measured)."""

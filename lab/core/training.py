@@ -165,6 +165,11 @@ class _Points:
                        self.values[rows])
 
 
+def _finite_or_nan(loss: float) -> float:
+    loss = float(loss)
+    return loss if math.isfinite(loss) else math.nan
+
+
 class TrainingRun:
     """One model being trained; not thread-safe: one thread at a time uses it."""
 
@@ -229,8 +234,12 @@ class TrainingRun:
 
     def adjust(self, training: TrainingSettings) -> None:
         """What can change mid-run, from the next step on: the learning rate, the penalty's
-        rate and the batch size (another optimizer or penalty needs a new run)."""
+        rate and the batch size (another optimizer or penalty needs a new run). Switching
+        between mini-batches and the full batch starts the epoch's order afresh."""
+        was_batched = self.batched
         self.training = training
+        if self.batched != was_batched:
+            self.position, self._order = 0, None
         self.learning_rate = training.learning_rate
         self.model.set_penalty_rate(training.regularization_rate)
 
@@ -331,14 +340,19 @@ class TrainingRun:
 
     def _measure(self) -> None:
         """The loss on all training points (when steps see batches) and on the test points,
-        recorded at the step about to be taken, as the history records its loss."""
+        recorded at the step about to be taken, as the history records its loss. A loss that
+        is not finite (float32 overflow) is recorded as not measured, as is one the sampled
+        curves would drop anyway, which is then not computed at all."""
+        if not self.evaluations.due():
+            self.evaluations.add(self.step + 1)
+            return
         run, loss = self._session.run, self.model.loss
         train = run(loss, self._feed) if self.batched else math.nan
         test = math.nan
         if self._has_test:
             test = run(loss, {self.model.x: self._test.features,
                               self.model.target: self._test.targets})
-        self.evaluations.add(self.step + 1, float(train), float(test))
+        self.evaluations.add(self.step + 1, _finite_or_nan(train), _finite_or_nan(test))
 
     def _good_state(self) -> tuple:
         return (self.step, self.weights(), self.history.state(), self.epoch, self.position,

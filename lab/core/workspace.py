@@ -329,9 +329,14 @@ class Workspace:
     def apply_weights(self, weights: dict[str, np.ndarray], metadata: dict) -> None:
         """Continue from a weights file's (validated) weights; the settings follow its metadata.
 
-        ValueError if the points have more classes than the weights know.
+        ValueError if the weights are for the other task or fewer classes than the points have.
         """
         model = model_settings(metadata, self.model.seed, self.model.hidden)
+        if model.task != self.points.task:
+            raise ValueError(
+                f"these weights are for {model.task} but the points are for {self.points.task}; "
+                f"switch the task first"
+            )
         needed = self.classes_needed()
         if model.task == "classification" and model.classes < needed:
             raise ValueError(

@@ -3,15 +3,18 @@
 import numpy as np
 import pytest
 
+from lab.core import curves
 from lab.core.checkpoint import Checkpoint
 from lab.core.datasets import generate, tutorial_points
 from lab.core.io.weights_file import load_weights, save_weights, validate_weights, weights_metadata
+from lab.core.io.workspace_file import load_workspace, save_workspace
 from lab.core.loss_history import LossHistory
 from lab.core.model import ModelSettings
 from lab.core.parts import MAX_SHARE, PARTS
 from lab.core.points import validate_columns
 from lab.core.settings import TrainingSettings
 from lab.core.training import Diverged, RunConfig, TrainingRun
+from lab.core.workspace import Workspace
 
 
 @pytest.fixture
@@ -194,3 +197,62 @@ def test_a_costly_part_comes_less_often_so_it_takes_a_bounded_share_of_training(
     run.snapshot({"regions": (-1.0, -1.0, 1.0, 1.0), "scores": None})
     assert set(run.part_costs) == {"regions", "scores"}
     assert all(cost >= 0 for cost in run.part_costs.values())
+
+
+def test_a_test_loss_beyond_float32_is_not_recorded_and_the_run_still_saves(tmp_path):
+    """A held-out point far out overflows x² in float32: its loss is no number to keep, and
+    the workspace file that holds the curves must still be writable."""
+    settings = ModelSettings(features=("x", "y", "x2"), precision="float32")
+    xy, labels = tutorial_points()
+    xy = np.vstack([xy, [[1e25, 0.0]]])
+    labels = np.append(labels, 0)
+    test = np.zeros(len(labels), dtype=bool)
+    test[-1] = True
+    run = TrainingRun(settings, TrainingSettings("gradient_descent", 0.1))
+    run.set_points(validate_columns(xy, labels, None, test))
+    run.train(20)
+    steps, losses = run.evaluations.curve("test")
+    assert len(steps) == 0 and len(losses) == 0
+    workspace = Workspace()
+    workspace.model = settings
+    workspace.checkpoint = run.checkpoint()
+    save_workspace(tmp_path / "far.tlab", workspace.to_data())
+    assert load_workspace(tmp_path / "far.tlab").checkpoint.step == 20
+
+
+def test_switching_to_mini_batches_mid_epoch_starts_a_fresh_order(run):
+    """A full-batch run whose batch size changes mid-run draws its first batch from the
+    start of a new order, not from a position left over from before."""
+    run.train(3)
+    run.adjust(TrainingSettings("gradient_descent", 0.1, batch_size=10))
+    run.train(1)
+    assert run.position == 10
+    run.adjust(TrainingSettings("gradient_descent", 0.1))
+    assert run.position == 0 and not run.batched
+    run.train(1)
+    run.adjust(TrainingSettings("gradient_descent", 0.1, batch_size=10))
+    run.train(2)
+    assert run.position == 20
+
+
+def test_losses_the_curves_would_drop_are_not_measured(monkeypatch):
+    """With test points every step would measure; once the curves keep only every other
+    sample (then every fourth...), the steps whose samples would go are not measured at all."""
+    monkeypatch.setattr(curves, "CAPACITY", 8)
+    xy, labels = tutorial_points()
+    test = np.arange(len(labels)) % 5 == 0
+    run = TrainingRun(ModelSettings(), TrainingSettings("gradient_descent", 0.1))
+    run.set_points(validate_columns(xy, labels, None, test))
+    measured = []
+    original = run._session.run
+
+    def counting(fetches, feed=None):
+        if fetches is run.model.loss:
+            measured.append(run.step + 1)
+        return original(fetches, feed)
+
+    run._session.run = counting
+    run.train(40)
+    steps, _ = run.evaluations.curve("test")
+    assert set(steps.astype(int)) <= set(measured)  # every sample kept was measured
+    assert len(measured) <= 20  # 8 at every step, then every 2nd, 4th, 8th step of 40

@@ -431,3 +431,13 @@ def test_undo_brings_back_the_settings_that_made_the_points():
     ws.points.undo()
     ws.points.undo()  # the Generate
     assert ws.data.dataset == "blobs" and ws.data.test_split == 50
+
+
+def test_weights_of_the_other_task_are_refused_and_nothing_changes():
+    ws, runner = recorded()
+    before = (ws.model, ws.training, ws.checkpoint)
+    model = ModelSettings(task="regression")
+    metadata = weights_metadata(model, "gradient_descent", 0.1, 3, None)
+    with pytest.raises(ValueError, match="regression.*classification"):
+        ws.apply_weights(dict(TrainingRun(model).weights()), metadata)
+    assert (ws.model, ws.training, ws.checkpoint) == before
