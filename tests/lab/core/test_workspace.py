@@ -436,8 +436,10 @@ def test_undo_brings_back_the_settings_that_made_the_points():
 def test_weights_of_the_other_task_are_refused_and_nothing_changes():
     ws, runner = recorded()
     before = (ws.model, ws.training, ws.checkpoint)
+    configured = len(runner.commands("configure"))
     model = ModelSettings(task="regression")
     metadata = weights_metadata(model, "gradient_descent", 0.1, 3, None)
-    with pytest.raises(ValueError, match="regression.*classification"):
+    with pytest.raises(ValueError, match=r"for regression but the points are for classification"):
         ws.apply_weights(dict(TrainingRun(model).weights()), metadata)
     assert (ws.model, ws.training, ws.checkpoint) == before
+    assert len(runner.commands("configure")) == configured
