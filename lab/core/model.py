@@ -16,6 +16,7 @@ import numpy as np
 
 import engine as ts
 from lab.core.features import DEFAULT_FEATURES, check_features, feature_matrix
+from lab.core.graph_outline import GraphOutline, NodeGroup, outline
 
 MODEL_KINDS = {"perceptron": "Perceptron", "mlp": "MLP"}
 TASKS = {"classification": "Classification", "regression": "Regression"}
@@ -157,14 +158,24 @@ class Model:
             self.target = ts.placeholder("target")  # one-hot classes, or (N, 1) values
             self.variables = {name: ts.Variable(start[name], name) for name in start}
             self.hidden_layers: list[ts.Node] = []  # each hidden layer's activations
+            self.pre_activations: list[ts.Node] = []  # each layer's x·W + b, output included
+            self.groups: list[NodeGroup] = []  # each layer's nodes, for the graph view
             activation = ACTIVATIONS[settings.activation]
             layer_count = len(settings.layers) - 1
             h = self.x
             for i in range(1, layer_count + 1):
-                h = ts.add(ts.matmul(h, self.variables[f"W{i}"]), self.variables[f"b{i}"])
+                weights, bias = self.variables[f"W{i}"], self.variables[f"b{i}"]
+                product = ts.matmul(h, weights, name=f"matmul{i}")
+                h = ts.add(product, bias, name=f"z{i}")
+                self.pre_activations.append(h)
+                members = [product, weights, bias, h]
                 if i < layer_count:
-                    h = h if activation is None else activation(h)
+                    if activation is not None:
+                        h = activation(h, name=f"h{i}")
+                        members.append(h)
                     self.hidden_layers.append(h)
+                label = f"hidden layer {i}" if i < layer_count else "output layer"
+                self.groups.append(NodeGroup(label, tuple(n.name for n in members)))
             self.output = h
             if settings.task == "classification":
                 self.probabilities = ts.softmax(h, name="probabilities")
@@ -182,8 +193,18 @@ class Model:
                 total = ts.reduce_sum(size(matrices[0]))
                 for matrix in matrices[1:]:
                     total = ts.add(total, ts.reduce_sum(size(matrix)))
-                self.loss = ts.add(self.data_loss, ts.multiply(self.penalty_rate, total),
-                                   name="loss_with_penalty")
+                penalty = ts.multiply(self.penalty_rate, total, name="penalty")
+                self.loss = ts.add(self.data_loss, penalty, name="loss_with_penalty")
+
+    @property
+    def outputs(self) -> list[ts.Node]:
+        """What the model computes: the loss, and the probabilities or predicted values."""
+        prediction = self.probabilities if self.settings.task == "classification" else self.output
+        return [self.loss, prediction]
+
+    def outline(self) -> GraphOutline:
+        """The graph as the graph view draws it, shapes from the latest forward pass."""
+        return outline(self.outputs, self.loss, self.groups)
 
     def set_penalty_rate(self, rate: float) -> None:
         """The penalty's rate from the next step on (no penalty, no effect)."""
