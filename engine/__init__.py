@@ -8,7 +8,7 @@
 """
 
 from engine import train
-from engine.gradients import RegisterGradient, compute_gradients
+from engine.gradients import GradientFlow, RegisterGradient, compute_gradients, trace_gradients
 from engine.graph import Graph, Node, Operation, Variable, constant, get_default_graph, placeholder
 from engine.ops import (
     abs,  # shadows the builtin inside this package only, as tf.abs does in TensorFlow
@@ -36,6 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AdamOptimizer",
     "GradientDescentOptimizer",
+    "GradientFlow",
     "Graph",
     "MomentumOptimizer",
     "Node",
@@ -63,5 +64,6 @@ __all__ = [
     "square",
     "subtract",
     "tanh",
+    "trace_gradients",
     "train",
 ]

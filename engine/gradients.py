@@ -97,6 +97,18 @@ class GradientStep(NamedTuple):
         return [result] if self.single and type(result) not in (list, tuple) else result
 
 
+# Called by BackwardPlan.sweep for each step: (step, its gradient, its function's results).
+StepRecorder = Callable[[GradientStep, Any, list[Any] | None], None]
+
+
+class GradientFlow(NamedTuple):
+    """What one op's step of the reverse sweep received and sent on (trace_gradients)."""
+
+    op: Operation
+    gradient: Any  # of the loss w.r.t. the op's output; None if none reached it
+    passed: tuple[tuple[Node, Any], ...]  # (input node, the gradient sent to it), input order
+
+
 class BackwardPlan:
     """The reverse sweep for one loss, worked out once and replayed every step.
 
@@ -157,19 +169,23 @@ class BackwardPlan:
         """Where `node`'s gradient is in the list `sweep` returns; None if it gets none."""
         return self._slots.get(node)
 
-    def sweep(self) -> list[Any]:
+    def sweep(self, record: StepRecorder | None = None) -> list[Any]:
         """Gradients by slot, from the values of the latest forward pass (None: no gradient).
 
         A node fed by a fused pair (the softmax under a log) holds only the gradient from its
-        other consumers; `run` reports the full one.
+        other consumers; `run` reports the full one. `record`, if given, sees each step as it
+        runs, with its gradient and its function's results (None for both when no gradient
+        reached it): trace_gradients shares this loop rather than repeating it.
         """
         grads: list[Any] = [None] * len(self._slots)
         grads[0] = one_like(self.loss_value())
         for step in self.steps:
             grad = grads[step.slot]
-            if grad is None:
+            result = None if grad is None else step.call(grad)
+            if record is not None:
+                record(step, grad, result)
+            if result is None:
                 continue
-            result = step.call(grad)
             for index, target in step.targets:
                 g = result[index]
                 if g is not None:
@@ -234,12 +250,48 @@ def _parameters(function: GradientFunction) -> frozenset[str]:
     return names
 
 
-def compute_gradients(loss: Node) -> dict[Node, Any]:
-    """Gradient of `loss` w.r.t. every node it depends on, using the last forward pass's values."""
+def _backward_plan(loss: Node) -> BackwardPlan:
+    """The full reverse sweep for `loss`, worked out on first use and kept on the node."""
     plan = getattr(loss, "_backward_plan", None)
     if plan is None:
         plan = loss._backward_plan = BackwardPlan(loss)
-    return plan.run()
+    return plan
+
+
+def compute_gradients(loss: Node) -> dict[Node, Any]:
+    """Gradient of `loss` w.r.t. every node it depends on, using the last forward pass's values."""
+    return _backward_plan(loss).run()
+
+
+def trace_gradients(loss: Node) -> list[GradientFlow]:
+    """How the gradient of `loss` flows through the graph, op by op, in the last forward pass.
+
+    For showing backpropagation (a graph view), where compute_gradients gives only each
+    node's total. One GradientFlow per op the loss depends on through an input, in the order
+    the reverse sweep runs them (reverse topological: an op comes before the ops producing
+    its inputs): the op's gradient as the sweep had it, every consumer's part summed, and
+    what the op's gradient function sent to each input that got one. A node's gradient is
+    the sum of what its consumers passed to it. An op no gradient reached has gradient None
+    and passes nothing.
+
+    Where the sweep fuses log(softmax(z)) into one step, the log passes its gradient
+    straight to z, not to the softmax: the softmax's flow then holds only its other
+    consumers' parts (compute_gradients reports its full gradient). Arrays may be shared
+    between flows (an add passes its gradient on as it is): read them, do not change them.
+    Like compute_gradients it reads the values of the latest forward pass: run the loss
+    first (a training step would have moved the variables since).
+    """
+    plan = _backward_plan(loss)
+    nodes = list(plan._slots)  # in slot order: slot i holds the gradient of nodes[i]
+    flows: list[GradientFlow] = []
+
+    def record(step: GradientStep, grad: Any, result: list[Any] | None) -> None:
+        edges = () if result is None else step.targets
+        passed = tuple((nodes[t], result[i]) for i, t in edges if result[i] is not None)
+        flows.append(GradientFlow(step.op, grad, passed))
+
+    plan.sweep(record)
+    return flows
 
 
 def trainable_variables(loss: Node) -> list[Variable]:

@@ -39,8 +39,11 @@ class Optimizer:
         # One dict per variable for its whole life: minimization ops hold on to them.
         self._slots: dict[Variable, dict[str, Any]] = {}
 
-    def minimize(self, loss: Node, var_list: list[Variable] | None = None) -> Operation:
-        """An op that, when run, computes `loss` from the feed and takes one step downhill."""
+    def minimize(self, loss: Node, var_list: list[Variable] | None = None) -> minimization:
+        """An op that, when run, computes `loss` from the feed and takes one step downhill.
+
+        Its `last_gradients()` gives the gradients its last step applied, for showing them.
+        """
         variables = trainable_variables(loss) if var_list is None else list(var_list)
         return minimization(self, loss, variables)
 
@@ -125,7 +128,7 @@ class minimization(Operation):
     """One optimizer step; its only input is the loss, so its forward pass runs first.
 
     A session runs it as kernels of its own (`kernels`): the backward pass, then an update
-    per variable.
+    per variable. `last_gradients` reads back what the last update applied.
     """
 
     def __init__(self, optimizer: Optimizer, loss: Node, variables: list[Variable]) -> None:
@@ -141,6 +144,9 @@ class minimization(Operation):
             for variable, slots in zip(variables, self._states, strict=True)
             if self._plan.slot(variable) is not None
         ]
+        # The gradient slots (GradientSlots.values) its last run updated from: each program
+        # (a full batch, a short last one) has its own.
+        self._last: list[Any] | None = None
 
     def reset_state(self) -> None:
         """Forget its variables' optimizer slots, e.g. after rolling the weights back.
@@ -149,6 +155,23 @@ class minimization(Operation):
         """
         for slots in self._states:
             slots.clear()
+
+    def last_gradients(self) -> dict[Variable, np.ndarray]:
+        """Copies of the gradients its last run applied, by variable, in each one's dtype.
+
+        {} before its first run; variables the loss does not depend on are left out. For
+        showing training as it goes at no cost to the steps, which only keep a reference to
+        the gradients: call it between steps (a step rewrites them in place, and one that
+        raised may have left them half done).
+        """
+        grads = self._last
+        if grads is None:
+            return {}
+        return {
+            variable: np.array(grads[slot], dtype=variable.output.dtype)
+            for variable, slot, _ in self._targets
+            if grads[slot] is not None
+        }
 
     def kernels(self) -> list[Any]:
         """The step for a session's program (engine.plans): backward pass, then updates."""
@@ -164,13 +187,15 @@ class _UpdateKernel:
         self.note = f"while updating the variables of {op!r}"
 
     def prepare(self) -> None:
-        update, grads = self.op.optimizer._update, self.grads
+        op, grads = self.op, self.grads
+        update = op.optimizer._update
         targets = [
             (variable, slot, state, np.empty_like(variable.output))
-            for variable, slot, state in self.op._targets
+            for variable, slot, state in op._targets
         ]
 
         def run() -> None:
+            op._last = grads
             for variable, slot, state, scratch in targets:
                 grad = grads[slot]
                 if grad is not None:
