@@ -94,9 +94,10 @@ class TrainingWorker(QThread):
         """Start a run of `steps` steps; its trainingFinished carries `ticket`."""
         self._post(lambda: self._start(steps, ticket))
 
-    def step_once(self, ticket: int) -> None:
-        """Exactly one step; a paused run stays paused (and one step nearer its end)."""
-        self._post(lambda: self._step_once(ticket))
+    def step_once(self, ticket: int, trace: bool = False) -> None:
+        """Exactly one step, traced for "Step through" if asked; a paused run stays paused
+        (and one step nearer its end)."""
+        self._post(lambda: self._step_once(ticket, trace))
 
     def pause(self) -> None:
         self._post(self._pause)
@@ -222,12 +223,13 @@ class TrainingWorker(QThread):
         if self._run is not None and (not self._remaining or self._paused):
             self._send()
 
-    def _step_once(self, ticket: int) -> None:
+    def _step_once(self, ticket: int, trace: bool) -> None:
         if not (self._remaining and self._paused):
             self._start(1, ticket)
-            return
+            if not (trace and self._remaining):
+                return  # the loop takes an untraced step; a traced one is taken here
         try:
-            self._remaining -= self._run.train(1)
+            self._remaining -= self._run.traced_step() if trace else self._run.train(1)
         except Diverged as error:
             self._finish(RunEnd(EndKind.DIVERGED, str(error)))
             return

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 import engine as ts
+from engine.graph import topological_order
 from lab.core.features import DEFAULT_FEATURES, check_features, feature_matrix
 from lab.core.graph_outline import GraphOutline, NodeGroup, outline
 
@@ -201,6 +202,10 @@ class Model:
         """What the model computes: the loss, and the probabilities or predicted values."""
         prediction = self.probabilities if self.settings.task == "classification" else self.output
         return [self.loss, prediction]
+
+    def nodes(self) -> list[ts.Node]:
+        """Every node of the outputs, in the engine's evaluation order."""
+        return topological_order(self.outputs)
 
     def outline(self) -> GraphOutline:
         """The graph as the graph view draws it, shapes from the latest forward pass."""

@@ -47,6 +47,8 @@ PARTS: dict[str, Part] = {
         Part("regions", 0.25, lambda run, rect: run.regions(rect), default=False),
         # A hidden layer's units over the plane, as (layer, unit or None, rectangle) asks.
         Part("neurons", 0.25, lambda run, wanted: run.neurons(wanted), default=False),
+        # Every node's value and gradient, for the graph view.
+        Part("graph", 0.25, lambda run, _: run.graph_values(), default=False),
         # The weights again, at the pace of the views that draw them (tables, boundary).
         Part("weights", 0.25, lambda run, _: run.weights()),
         # Everything needed to continue exactly from here: autosave and Save use it.

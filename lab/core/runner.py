@@ -34,7 +34,7 @@ class Runner(Protocol):
     def set_points(self, columns: Columns) -> None: ...
     def set_training(self, training: TrainingSettings) -> None: ...
     def train(self, steps: int, ticket: int) -> None: ...
-    def step_once(self, ticket: int) -> None: ...
+    def step_once(self, ticket: int, trace: bool = False) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def stop(self, reason: str = "stopped") -> None: ...
@@ -89,7 +89,7 @@ class InlineRunner:
         if self._run is not None:
             self._run.adjust(training)
 
-    def train(self, steps: int, ticket: int) -> None:
+    def train(self, steps: int, ticket: int, trace: bool = False) -> None:
         run = self._run
         if run is None or not run.point_count:
             snapshot = run.snapshot(self._parts) if run else None
@@ -98,7 +98,10 @@ class InlineRunner:
         run.run_start_step = run.step
         end = run.step + steps
         try:
-            self._train_until(run, end)
+            if trace:
+                run.traced_step()
+            else:
+                self._train_until(run, end)
         except Diverged as error:
             self._receiver.run_finished(
                 run.snapshot(self._parts), RunEnd(EndKind.DIVERGED, str(error)), ticket
@@ -118,8 +121,9 @@ class InlineRunner:
                 if run.step < end:
                     self._receiver.receive(run.snapshot())
 
-    def step_once(self, ticket: int) -> None:
-        self.train(1, ticket)
+    def step_once(self, ticket: int, trace: bool = False) -> None:
+        """One step; traced (lab.core.step_trace) for "Step through"."""
+        self.train(1, ticket, trace)
 
     def pause(self) -> None:
         """Nothing to pause: the run ends before control returns."""

@@ -24,12 +24,14 @@ import engine as ts
 from lab.core.boundary import Rect, decision_contour, grid_points
 from lab.core.checkpoint import Checkpoint, OptimizerState
 from lab.core.curves import SampledCurves
+from lab.core.graph_values import GraphValues, measure_graph, record_backward, record_forward
 from lab.core.loss_history import LossHistory
 from lab.core.model import Model, ModelSettings, straight_boundary
 from lab.core.optimizers import OPTIMIZER_SLOTS, make_optimizer
 from lab.core.parts import PARTS
 from lab.core.points import Columns
 from lab.core.settings import TrainingSettings
+from lab.core.step_trace import StepTrace, UpdateStage
 
 GRID_SIZE = 96
 THUMBNAIL_STRIDE = 3  # a unit's small map takes every third grid point: 32 x 32
@@ -209,6 +211,7 @@ class TrainingRun:
         self.run_start_step = self.step
         self._weights: tuple[int, dict[str, np.ndarray]] | None = None  # (step, copies)
         self.part_costs: dict[str, float] = {}  # seconds the last making of each part took
+        self._trace: StepTrace | None = None  # the last traced step, until a snapshot has it
         self._last_good = self._good_state()
 
     @classmethod
@@ -322,6 +325,40 @@ class TrainingRun:
         self._step_probabilities = not batched  # what the last forward pass left behind
         return done
 
+    def traced_step(self) -> int:
+        """One step as `train(1)` takes it, recorded node by node (lab.core.step_trace) for
+        "Step through"; the next snapshot carries the trace as its part "trace"."""
+        if not len(self._train):
+            raise ValueError("there are no points to train on")
+        feed = self._upcoming_feed()
+        weights = self.model.current_weights()
+        state = self._optimizer_state()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            forward = record_forward(self._session, self.model, feed)
+            backward = record_backward(self.model)
+            done = self._steps(1, math.inf)
+        gradients = {v.name: g for v, g in self._train_op.last_gradients().items()}
+        after = self._optimizer_state()
+        update = tuple(
+            UpdateStage(name, weights[name], gradients[name], variable.value.copy(),
+                        state.get(name, {}), after.get(name, {}))
+            for name, variable in self.model.variables.items()
+            if name in gradients
+        )
+        self._trace = StepTrace(self.step, self.optimizer_name, self.learning_rate,
+                                len(feed[self.model.x]), self.model.outline(), forward,
+                                backward, update)
+        return done
+
+    def _upcoming_feed(self) -> dict:
+        """What the next step trains on, without moving on to it."""
+        if not self.batched:
+            return self._feed
+        kept = self.epoch, self.position, self._order
+        feed = self._next_batch()
+        self.epoch, self.position, self._order = kept
+        return feed
+
     def _next_batch(self) -> dict:
         """The next mini-batch of this epoch's shuffled order, starting a new epoch (and
         order) when the last one is used up; its last batch may be smaller."""
@@ -389,7 +426,8 @@ class TrainingRun:
             self._last_good = self._good_state()
         loss, accuracy = self._numbers()  # first: the parts' forward passes would replace
         # the last step's own, which gives the loss at this step as the history records it
-        made = {}
+        made = {} if self._trace is None else {"trace": self._trace}
+        self._trace = None
         for name, wanted in (parts or {}).items():
             started = time.perf_counter()
             made[name] = PARTS[name].make(self, wanted)
@@ -494,6 +532,12 @@ class TrainingRun:
         selected = unit if unit is not None and 0 <= unit < len(maps) else None
         return NeuronMaps(layer, rect, maps[:, 1::THUMBNAIL_STRIDE, 1::THUMBNAIL_STRIDE].copy(),
                           selected, None if selected is None else maps[selected].copy())
+
+    def graph_values(self) -> GraphValues:
+        """Every node's value and gradient on all training points at the current weights."""
+        self._step_probabilities = False
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return measure_graph(self._session, self.model, self._feed, self.step)
 
     def checkpoint(self) -> Checkpoint:
         """What continuing exactly from this step needs (copies)."""

@@ -281,14 +281,15 @@ class Workspace:
         self._set_state(RunState.TRAINING)
         self._runner.train(self.run_steps, self._ticket)
 
-    def step(self) -> None:
-        """Exactly one step; a paused run stays paused, one step nearer its end."""
+    def step(self, trace: bool = False) -> None:
+        """Exactly one step; a paused run stays paused, one step nearer its end. A traced
+        step's snapshot carries its trace (lab.core.step_trace), for "Step through"."""
         if self.state is RunState.TRAINING or self.train_blocker():
             return
         if self.state is RunState.IDLE:
             self._ticket += 1
             self.run_steps = 1
-        self._runner.step_once(self._ticket)
+        self._runner.step_once(self._ticket, trace)
 
     def pause(self) -> None:
         if self.state is RunState.TRAINING:
