@@ -62,6 +62,8 @@ ACTIONS: tuple[Action, ...] = (
            "Save the loss plot as PNG (twice its size) or SVG"),
     Action("export_weights_view_dialog", "&File", "Export weights ta&bles…",
            "Save the weights tables as PNG (twice their size) or SVG"),
+    Action("export_graph_dialog", "&File", "Export &graph…",
+           "Save the computational graph as Graphviz DOT, SVG or PNG"),
     # Key.Quit has no binding on some platforms (Windows, bare X11).
     Action("close", "&File", "&Quit", "Close the window", "Ctrl+Q", separator=True),
     Action("undo", "&Edit", "&Undo", "Undo a change to the points", Key.Undo),
@@ -73,9 +75,19 @@ ACTIONS: tuple[Action, ...] = (
     Action("step", "&Training", "One s&tep", "Take exactly one step", "Ctrl+."),
     Action("reset", "&Training", "&Reset model", "New random weights, empty loss curve",
            "Ctrl+R"),
+    Action("step_through", "&Training", "Step t&hrough",
+           "Take one step and show it node by node in the graph", "Ctrl+Shift+T",
+           separator=True),
+    Action("next_stage", "&Training", "&Next stage", "Step through: the next node", "F10"),
+    Action("previous_stage", "&Training", "Pre&vious stage", "Step through: the node before",
+           "Shift+F10"),
+    Action("check_gradients", "&Training", "&Check gradients",
+           "Compare backpropagation with finite differences at the current weights"),
     Action("show_regions", "&View", "Decision &regions", "Shade where each class wins",
            checkable=True),
     Action("fit_view", "&View", "&Fit points", "Frame all points", "Ctrl+0"),
+    Action("show_graph", "&View", "Computational &graph",
+           "Show the engine graph, or the points again", "Ctrl+G"),
     Action("log_loss", "&View", "&Log loss axis", "Logarithmic loss axis", "Ctrl+L",
            checkable=True),
     Action("show_shortcuts", "&Help", "&Shortcuts", "List every shortcut", Key.HelpContents),
@@ -87,6 +99,7 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Left-click", "Add a point of the selected class (exactly under the cursor)"),
     ("Right- or Shift-click", "Add a point of the other class"),
     ("Ctrl-click", "Remove the nearest point"),
+    ("Alt-click", "Explain the nearest point: its forward pass and gradient, with numbers"),
 )
 
 

@@ -37,6 +37,9 @@ from lab.core.boundary import region_image, separating_segments
 from lab.core.colormap import value_image, value_limits
 from lab.core.colors import CLASS_COLORS
 from lab.core.events import Change
+from lab.core.explain import explain_point
+from lab.core.gradient_check import check_model_gradients
+from lab.core.graph_dot import to_dot
 from lab.core.io.kinds import file_kind, suffixes
 from lab.core.io.points_csv import PointsFile, read_points, save_points
 from lab.core.io.weights_file import load_weights, save_weights
@@ -53,6 +56,7 @@ from lab.core.training import (
 from lab.core.workspace import RunState, Workspace
 from lab.export import FORMATS as EXPORT_FORMATS
 from lab.export import export_view
+from lab.graph_page import GraphPage
 from lab.recent import recent_files, remember
 from lab.resources import icon
 from lab.widgets.confusion_view import ConfusionView
@@ -61,6 +65,7 @@ from lab.widgets.data_plot import DataPlot
 from lab.widgets.focus_keys import FocusedKeys
 from lab.widgets.loss_plot import LossPlot
 from lab.widgets.neurons_view import NeuronsView
+from lab.widgets.point_view import PointView
 from lab.widgets.weights_view import WeightsView
 from lab.worker import TrainingWorker
 
@@ -71,6 +76,8 @@ SCREEN_SHARE = 0.95
 # Snapshot parts drawn by pyqtgraph, which paints through Python: the worker waits for them.
 PLOT_PARTS = frozenset({"curves", "regions", "weights"})
 FILE_TYPES = "Workspace (*.tlab);;Points (*.csv);;Weights (*.npz *.json)"
+GRAPH_FORMATS = "Graphviz DOT (*.dot);;SVG (*.svg);;PNG (*.png)"
+EXPLAIN_INTERVAL = 0.5  # seconds between two explanations of a point while training
 
 
 def fitting_size(available: QSize, preferred: QSize = PREFERRED_SIZE) -> QSize:
@@ -104,6 +111,10 @@ class MainWindow(QMainWindow):
         self.weights_view = WeightsView()
         self.neurons_view = NeuronsView()
         self.confusion_view = ConfusionView()
+        self.graph_page = GraphPage()
+        self.point_view = PointView()
+        self._graph_due = None  # the nodes' values the graph page has yet to show
+        self._explained = (None, 0.0)  # (point index, when) of the point explanation shown
         self._scores_due: Scores | None = None
         self._value_limits: tuple[float, float] | None = None  # the value colours' scale
         self._neurons_due: NeuronMaps | None = None
@@ -147,12 +158,17 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.weights_view, "Weights")
         self.tabs.addTab(self.neurons_view, "Neurons")
         self.tabs.addTab(self.confusion_view, "Confusion")
+        self.tabs.addTab(self.point_view, "Point")
         self.tabs.currentChanged.connect(self._send_view)
         right.addWidget(self.tabs)
         right.setSizes([300, 400])
+        self.center = QTabWidget(objectName="centerTabs")
+        self.center.addTab(self.data_plot, "Points")
+        self.center.addTab(self.graph_page, "Graph")
+        self.center.currentChanged.connect(self._send_view)
         main = QSplitter(Qt.Orientation.Horizontal, objectName="panels")
         main.addWidget(scroll)
-        main.addWidget(self.data_plot)
+        main.addWidget(self.center)
         main.addWidget(right)
         main.setStretchFactor(1, 3)
         main.setStretchFactor(2, 1)
@@ -237,6 +253,10 @@ class MainWindow(QMainWindow):
         self.neurons_view.selectionChanged.connect(lambda _layer, _unit: self._send_view())
         self.weights_view.unitClicked.connect(self.neurons_view.show_unit)
         self.data_plot.removePointRequested.connect(ws.points.remove_nearest)
+        self.data_plot.explainRequested.connect(self._explain_nearest)
+        self.point_view.indexChosen.connect(self.explain_point)
+        self.graph_page.stepThroughRequested.connect(self.step_through)
+        self.graph_page.checkRequested.connect(self.check_gradients)
 
     def _edit(self, apply: Callable[[], None]) -> bool:
         """Hand an edit to the workspace; one it refuses is said, and the fields show what
@@ -393,6 +413,67 @@ class MainWindow(QMainWindow):
     def reset(self) -> None:
         self.workspace.reset()
 
+    def step_through(self) -> None:
+        """One traced step; its stages show in the Graph tab as the snapshot brings them."""
+        if self.workspace.state is RunState.TRAINING:
+            self._say("Pause the run to step through a step.")
+            return
+        if self._take_typing():
+            self.center.setCurrentWidget(self.graph_page)
+            self.workspace.step(trace=True)
+
+    def next_stage(self) -> None:
+        self.graph_page.next_stage()
+
+    def previous_stage(self) -> None:
+        self.graph_page.previous_stage()
+
+    def check_gradients(self) -> None:
+        """Finite differences beside backpropagation for every variable, in float64, on a
+        copy of the model at the latest weights (not the graph the worker trains)."""
+        ws = self.workspace
+        try:
+            checks = check_model_gradients(ws.model, ws.current()[1], ws.training,
+                                           ws.points.columns)
+        except ValueError as error:
+            self._say(str(error))
+            return
+        self.center.setCurrentWidget(self.graph_page)
+        self.graph_page.show_checks(checks)
+        bad = [check.name for check in checks if not check.ok]
+        self._say(f"Gradients of {', '.join(bad)} disagree with finite differences" if bad
+                  else "Backpropagation agrees with finite differences for every variable")
+
+    def show_graph(self) -> None:
+        graph = self.center.currentWidget() is not self.graph_page
+        self.center.setCurrentWidget(self.graph_page if graph else self.data_plot)
+
+    def graph_node_names(self) -> list[str]:
+        """The nodes the graph view draws, in the engine's evaluation order."""
+        return self.graph_page.view.node_names()
+
+    def inspect_node(self, name: str) -> dict:
+        """Select a node in the graph view: {"value": ..., "gradient": ...} as it shows them."""
+        return self.graph_page.inspect(name)
+
+    def explain_point(self, index: int) -> dict | None:
+        """Explain point `index` in the Point tab; the arrays it shows (None: no such point)."""
+        ws = self.workspace
+        if not 0 <= index < len(ws.points):
+            self.point_view.show_explanation(None)
+            self._explained = (None, 0.0)
+            return None
+        explanation = explain_point(ws.model, ws.current()[1], ws.points.columns, index)
+        self.point_view.show_explanation(explanation)
+        self._explained = (index, time.perf_counter())
+        return self.point_view.shown()
+
+    def _explain_nearest(self, x: float, y: float) -> None:
+        index = self.workspace.points.nearest(x, y)
+        if index is not None:
+            self.tabs.setCurrentWidget(self.point_view)
+            self.explain_point(index)
+
     def show_regions(self) -> None:
         self._send_view()
 
@@ -486,6 +567,29 @@ class MainWindow(QMainWindow):
     def export_weights_view_dialog(self) -> None:
         self._export_dialog("weights")
 
+    def export_graph_dialog(self) -> None:
+        path = dialogs.save_path(self, "Export graph", "graph.svg", GRAPH_FORMATS)
+        self._file_action(self.export_graph, path, "export the graph")
+
+    def export_graph(self, path: str | Path) -> None:
+        """The graph view as .dot, .svg or .png, with values and gradients in the labels
+        when the view shows them."""
+        page, path = self.graph_page, Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".dot", ".svg", ".png"):
+            raise ValueError(f"choose a .dot, .svg or .png file, not {path.name!r}")
+        outline = page.outline()
+        if outline is None:
+            raise ValueError("open the Graph tab first: it draws the graph to export")
+        if suffix == ".dot":
+            labels = page.labels() if page.value_labels.isChecked() else None
+            path.write_text(to_dot(outline, labels), encoding="utf-8")
+        elif suffix == ".svg":
+            page.view.write_svg(path, f"Engine graph at step {self.workspace.current()[0]:,}")
+        else:
+            page.view.write_png(path)
+        self._say(f"Saved the graph to {path.name}")
+
     def _export_dialog(self, view: str) -> None:
         path = dialogs.save_path(self, "Export image", f"{view}.png", EXPORT_FORMATS)
         self._file_action(lambda chosen: self.export_image(chosen, view), path,
@@ -538,6 +642,9 @@ class MainWindow(QMainWindow):
         self.data_plot.set_points(columns.xy, columns.labels, columns.test, values,
                                   self._value_limits or (-1.0, 1.0))
         self.data_plot.show_value_scale(self._value_limits)
+        self.point_view.set_point_count(len(columns.labels))
+        if self._explained[0] is not None:  # the same index may now be another point
+            self.explain_point(self._explained[0])
         self._actions["undo"].setEnabled(points.can_undo)
         self._actions["redo"].setEnabled(points.can_redo)
 
@@ -565,6 +672,9 @@ class MainWindow(QMainWindow):
     def _state_changed(self) -> None:
         ws = self.workspace
         self.controls.set_state(ws.state, ws.train_blocker() is None)
+        self.graph_page.set_idle(ws.state is not RunState.TRAINING)
+        if ws.state is RunState.TRAINING:
+            self.graph_page.end_trace()
         if ws.state is RunState.TRAINING:  # the speed is measured from here
             self._rate_mark = None
             self._status_labels["speed"].setText("")
@@ -590,6 +700,7 @@ class MainWindow(QMainWindow):
         neurons = neuron is not None and (unit is not None
                                           or self.tabs.currentWidget() is self.neurons_view)
         self.worker.want("neurons", (*neuron, rect) if neurons else None, neurons)
+        self.worker.want("graph", None, self.center.currentWidget() is self.graph_page)
 
     # --- rendering snapshots ------------------------------------------------------------------
     def _show_snapshot(self, snapshot: Snapshot) -> None:
@@ -635,6 +746,10 @@ class MainWindow(QMainWindow):
             self._weights_due = parts["weights"]
         if "scores" in parts:
             self._scores_due = parts["scores"]
+        if "graph" in parts:
+            self._graph_due = parts["graph"]
+        if "trace" in parts:
+            self.graph_page.start_trace(parts["trace"])
 
     def _show_regions(self, grid: Grid) -> None:
         """Where each class wins, and the contour where it changes; or the predicted value as
@@ -695,6 +810,20 @@ class MainWindow(QMainWindow):
         if self._neurons_due is not None:
             self.neurons_view.show_maps(self._neurons_due)
             self._neurons_due = None
+        if self._graph_due is not None:
+            self.graph_page.show_values(self._graph_due)
+            self._graph_due = None
+        self._explain_again(snapshot)
+
+    def _explain_again(self, snapshot: Snapshot) -> None:
+        """The explained point with the newest weights, while its tab is open (at most every
+        EXPLAIN_INTERVAL while training)."""
+        index, when = self._explained
+        if index is None or self.tabs.currentWidget() is not self.point_view:
+            return
+        training = self.workspace.state is RunState.TRAINING
+        if not training or time.perf_counter() - when >= EXPLAIN_INTERVAL:
+            self.explain_point(index)
 
     def _show_scores(self, scores: Scores) -> None:
         """Accuracy or R² beside the loss, the test loss and its accuracy or R², the confusion

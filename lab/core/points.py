@@ -241,13 +241,19 @@ class PointSet:
         x, y, value = _check_finite(x, y, value)
         self._do(_Insert(len(self), (x, y, _check_label(label), value, bool(test))))
 
-    def remove_nearest(self, x: float, y: float) -> bool:
-        """Remove the point closest to (x, y); False (and no history step) when empty."""
+    def nearest(self, x: float, y: float) -> int | None:
+        """The index of the point closest to (x, y); None when there are none."""
         x, y = _check_finite(x, y)
         if not len(self):
+            return None
+        return int(np.argmin(((self._columns.xy - (x, y)) ** 2).sum(axis=1)))
+
+    def remove_nearest(self, x: float, y: float) -> bool:
+        """Remove the point closest to (x, y); False (and no history step) when empty."""
+        index = self.nearest(x, y)
+        if index is None:
             return False
         columns = self._columns
-        index = int(np.argmin(((columns.xy - (x, y)) ** 2).sum(axis=1)))
         px, py = columns.xy[index].tolist()
         row = (px, py, int(columns.labels[index]), float(columns.values[index]),
                bool(columns.test[index]))

@@ -132,8 +132,8 @@ class StepThrough:
         node = self.trace.outline.node(stage.node)
         parts = [f"∂{self.trace.outline.loss}/∂{node.name} = {short_text(stage.gradient)}"]
         for source, gradient in stage.passed:
-            parts.append(f"to {source} via {node.op}'s gradient: {short_text(gradient)}")
-        return "; ".join(parts)
+            parts.append(f"→ {source}, by {node.op}'s gradient: {short_text(gradient)}")
+        return "\n".join(parts)
 
     def _update_text(self, stage: UpdateStage) -> str:
         trace, name = self.trace, stage.variable

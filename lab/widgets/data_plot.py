@@ -142,6 +142,7 @@ class DataPlot(ThemedPlot):
 
     addPointRequested = Signal(float, float, bool)  # x, y, alternate class
     removePointRequested = Signal(float, float)
+    explainRequested = Signal(float, float)  # Alt-click: explain the nearest point
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -284,6 +285,9 @@ class DataPlot(ThemedPlot):
         modifiers = event.modifiers()
         if modifiers & Qt.KeyboardModifier.ControlModifier:
             self.removePointRequested.emit(point.x(), point.y())
+            return
+        if modifiers & Qt.KeyboardModifier.AltModifier:
+            self.explainRequested.emit(point.x(), point.y())
             return
         shifted = bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         alternate = shifted or button == Qt.MouseButton.RightButton

@@ -18,6 +18,7 @@ from lab.core.features import FEATURES
 # Arrays with more entries are summed up as shape and norm: a learner checks small layers by
 # hand, and a 256×256 matrix written out would only bury the rest.
 FULL_ENTRIES = 64
+FULL_COLUMNS = 8  # a wider grid would not fit the side panel
 # A unit's sum is written out term by term up to this many inputs.
 WORKED_INPUTS = 8
 ACTIVATION_NAMES = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU"}
@@ -47,7 +48,7 @@ def _summary(a: np.ndarray) -> str:
 def _array(name: str, a: np.ndarray) -> str:
     """`name = values`: a vector on one line, a matrix as a grid (rows: inputs, columns:
     units), a large array as its shape and norm."""
-    if a.size > FULL_ENTRIES:
+    if a.size > FULL_ENTRIES or (a.ndim == 2 and a.shape[1] > FULL_COLUMNS):
         return f"<p>{name}: {_summary(a)}</p>"
     if a.ndim < 2:
         return f"<p>{name} = {_vector(np.atleast_1d(a))}</p>"

@@ -8,6 +8,8 @@ Workloads: W1 the default perceptron on the tutorial's 100 points; W2 an MLP 8,8
 1,000 points; W3 the same MLP on 10,000 points, in float32 (the app's default) and in
 float64; W4 an MLP of 6 hidden layers of 64 units on 1,000 points, its weights tables in
 view, and W5 the same with the Neurons tab open (64 maps); decision regions on in all.
+W6 and W7 are W2 and W3 with the Graph tab open in place of the data plot (every node's
+value and gradient at the graph part's pace), to compare with W2 and W3.
 First, the start-up: from starting `python -m lab`'s process to its window's first paint.
 A 10 ms PreciseTimer on the GUI thread records its real intervals while the worker trains.
 Then a long W1 run reports RSS growth and the loss-curve redraw time at its end.
@@ -48,6 +50,8 @@ WORKLOADS = {  # model, points, how many, the tab in view
                                 "moons", 10_000, "Weights"),
     "W4 MLP 6x64, 1k, weights": (DEEP, "moons", 1_000, "Weights"),
     "W5 MLP 6x64, 1k, neurons": (DEEP, "moons", 1_000, "Neurons"),
+    "W6 W2 with the graph": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 1_000, "Graph"),
+    "W7 W3 with the graph": (ModelSettings("mlp", (8, 8), "tanh"), "moons", 10_000, "Graph"),
 }
 BIG = 10**9
 
@@ -276,8 +280,11 @@ def main() -> None:
     for name, (settings, kind, count, tab) in WORKLOADS.items():
         if chosen is not None and name.split()[0] not in chosen:
             continue
+        graph = tab == "Graph"
+        window.center.setCurrentWidget(window.graph_page if graph else window.data_plot)
         window.tabs.setCurrentIndex(
-            next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == tab)
+            next(i for i in range(window.tabs.count())
+                 if window.tabs.tabText(i) == ("Weights" if graph else tab))
         )
         xy, labels = points(kind, count)
         rows = [in_app(app, window, settings, xy, labels, args.seconds)
