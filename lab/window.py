@@ -415,12 +415,15 @@ class MainWindow(QMainWindow):
 
     def step_through(self) -> None:
         """One traced step; its stages show in the Graph tab as the snapshot brings them."""
-        if self.workspace.state is RunState.TRAINING:
-            self._say("Pause the run to step through a step.")
+        ws = self.workspace
+        problem = ("Pause the run to step through a step." if ws.state is RunState.TRAINING
+                   else ws.train_blocker())
+        if problem:
+            self._say(problem)
             return
         if self._take_typing():
             self.center.setCurrentWidget(self.graph_page)
-            self.workspace.step(trace=True)
+            ws.step(trace=True)
 
     def next_stage(self) -> None:
         self.graph_page.next_stage()
@@ -653,6 +656,7 @@ class MainWindow(QMainWindow):
         self.controls.show_model(model)
         self.neurons_view.set_layers(list(model.hidden) if model.kind == "mlp" else [])
         self.data_plot.clear_boundary()
+        self.graph_page.end_trace()  # a step of another model
         self._points_changed()
         self._send_view()
 

@@ -175,3 +175,14 @@ def test_the_graph_follows_training(qtbot, window):
     model, feed = workspace_model(window)
     assert page.inspect("loss")["value"] == pytest.approx(ts.Session().run(model.loss, feed))
     assert widget(window, "stepThrough").isEnabled()
+
+
+def test_step_through_says_why_it_cannot_step_and_a_new_model_ends_the_walk(qtbot, window):
+    qtbot.mouseClick(widget(window, "stepThrough"), LEFT)
+    qtbot.waitUntil(lambda: window.graph_page.frame() is not None, timeout=5000)
+    use_mlp(qtbot, window, "3")
+    assert window.graph_page.frame() is None and not widget(window, "stepNext").isEnabled()
+    window.workspace.points.clear()
+    window.step_through()
+    assert "two classes" in window.statusBar().currentMessage()
+    assert window.graph_page.frame() is None and window.workspace.current()[0] == 0
