@@ -7,10 +7,10 @@ generator, exactly as it paints on screen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtGui import QImage, QPainter, QRegion
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
@@ -59,16 +59,21 @@ def _png(widget: QWidget, path: Path, _title: str) -> None:
 
 
 def _svg(widget: QWidget, path: Path, title: str) -> None:
+    write_svg(path, widget.size(), title, lambda painter: _paint(widget, painter))
+
+
+def write_svg(path: Path, size: QSize, title: str, paint: Callable[[QPainter], None]) -> None:
+    """An SVG file of `size` drawn by `paint`; OSError naming the file on failure."""
     generator = QSvgGenerator()
     generator.setFileName(str(path))
-    generator.setSize(widget.size())
-    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    generator.setSize(size)
+    generator.setViewBox(QRect(0, 0, size.width(), size.height()))
     generator.setTitle(title)
     generator.setDescription(f"Drawn by {lab.APP_NAME} {lab.__version__}")
     painter = QPainter()
     if not painter.begin(generator):
         raise OSError(f"could not write {path.name}")
-    _paint(widget, painter)
+    paint(painter)
     painter.end()
     if not path.exists() or path.stat().st_size == 0:
         raise OSError(f"could not write {path.name}")

@@ -41,7 +41,6 @@ from PySide6.QtGui import (
     QShowEvent,
     QWheelEvent,
 )
-from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
     QFrame,
     QGraphicsPathItem,
@@ -52,9 +51,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import lab
 from lab.core.graph_layout import layout
 from lab.core.graph_outline import GraphOutline, OutlineNode
+from lab.export import write_svg
 
 ZOOM_RANGE = (0.2, 5.0)  # the wheel and keys zoom within this (and out to a fit, if smaller)
 FIT_MAX = 1.5  # a fit never blows a small graph up further than this
@@ -456,29 +455,17 @@ class GraphView(QGraphicsView):
     def write_svg(self, path: str | Path, title: str = "Engine graph") -> None:
         """The whole graph (not just what is in view) as SVG, with labels and stage as
         shown; OSError naming the file on failure."""
-        path = Path(path)
+        size = self._scene_size()
+        write_svg(Path(path), size, title, lambda painter: self._render(painter, size))
+
+    def _scene_size(self) -> QSize:
         rect = self._scene.sceneRect()
-        size = QSize(max(1, math.ceil(rect.width())), max(1, math.ceil(rect.height())))
-        generator = QSvgGenerator()
-        generator.setFileName(str(path))
-        generator.setSize(size)
-        generator.setViewBox(QRectF(0, 0, size.width(), size.height()))
-        generator.setTitle(title)
-        generator.setDescription(f"Drawn by {lab.APP_NAME} {lab.__version__}")
-        painter = QPainter()
-        if not painter.begin(generator):
-            raise OSError(f"could not write {path.name}")
-        self._render(painter, size)
-        painter.end()
-        if not path.exists() or path.stat().st_size == 0:
-            raise OSError(f"could not write {path.name}")
+        return QSize(max(1, math.ceil(rect.width())), max(1, math.ceil(rect.height())))
 
     def write_png(self, path: str | Path) -> None:
         """The whole graph as PNG at PNG_SCALE pixels per scene unit, on the palette's base
         colour; OSError naming the file on failure."""
-        path = Path(path)
-        rect = self._scene.sceneRect()
-        size = QSize(max(1, math.ceil(rect.width())), max(1, math.ceil(rect.height())))
+        path, size = Path(path), self._scene_size()
         image = QImage(size * PNG_SCALE, QImage.Format.Format_ARGB32_Premultiplied)
         image.setDevicePixelRatio(PNG_SCALE)
         image.fill(self.palette().color(QPalette.ColorRole.Base))

@@ -1,4 +1,3 @@
-import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -6,7 +5,7 @@ import pytest
 
 import engine as ts
 from lab.core.explain import explain_point
-from lab.core.model import Model, ModelSettings
+from lab.core.model import Model, ModelSettings, weight_shapes
 from lab.core.points import validate_columns
 
 PERCEPTRON = ModelSettings(kind="perceptron", classes=3)
@@ -17,11 +16,7 @@ REGRESSION = ModelSettings(kind="mlp", hidden=(6,), activation="sigmoid", task="
 def random_weights(settings, seed=0):
     """Every weight and bias away from zero, so no term of the gradient vanishes by chance."""
     rng = np.random.default_rng(seed)
-    weights = {}
-    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(settings.layers), start=1):
-        weights[f"W{i}"] = rng.normal(size=(fan_in, fan_out))
-        weights[f"b{i}"] = rng.normal(size=fan_out)
-    return weights
+    return {name: rng.normal(size=shape) for name, shape in weight_shapes(settings.layers).items()}
 
 
 def random_columns(count=24, classes=3, held_out=6, seed=1):

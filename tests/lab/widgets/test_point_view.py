@@ -1,4 +1,3 @@
-import itertools
 
 import numpy as np
 import pytest
@@ -6,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSpinBox, QTextBrowser
 
 from lab.core.explain import explain_point
-from lab.core.model import ModelSettings
+from lab.core.model import ModelSettings, weight_shapes
 from lab.core.points import validate_columns
 from lab.widgets.point_view import PointView
 
@@ -14,12 +13,9 @@ MLP = ModelSettings(kind="mlp", hidden=(4, 3), activation="tanh", classes=3)
 
 
 def random_weights(settings, seed=0):
+    """Every weight and bias away from zero, so no term of the gradient vanishes by chance."""
     rng = np.random.default_rng(seed)
-    weights = {}
-    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(settings.layers), start=1):
-        weights[f"W{i}"] = rng.normal(size=(fan_in, fan_out))
-        weights[f"b{i}"] = rng.normal(size=fan_out)
-    return weights
+    return {name: rng.normal(size=shape) for name, shape in weight_shapes(settings.layers).items()}
 
 
 @pytest.fixture
