@@ -721,8 +721,11 @@ class GraphView(QGraphicsView):
     def _place_groups(self) -> None:
         label_height = self._group_label_height()
         for box, label, names in self._groups:
+            # Around the layer's operations only: its weights sit a column left, under the
+            # previous layer's activation, and a box reaching them would overlap that layer's.
+            operations = [n for n in names if self._nodes[n].info.kind == "operation"]
             rect = QRectF()
-            for name in names:
+            for name in operations or names:
                 rect = rect.united(self.node_scene_rect(name))
             rect.adjust(-_GROUP_PAD, -_GROUP_PAD - label_height, _GROUP_PAD, _GROUP_PAD)
             path = QPainterPath()

@@ -369,3 +369,19 @@ def test_the_scene_holds_only_qt_items(view):
     view.select("W1")
     kinds = {type(item) for item in view.scene().items()}
     assert kinds <= {QGraphicsPathItem, QGraphicsPolygonItem, QGraphicsSimpleTextItem}
+
+
+def test_layer_boxes_hold_their_operations_and_do_not_overlap(view):
+    m = Model(ModelSettings(kind="mlp", hidden=(8, 8, 8)), regularization="l2", penalty_rate=0.01)
+    engine.Session().run(m.outputs, {m.x: np.zeros((5, 2), np.float32),
+                                     m.target: np.zeros((5, 2), np.float32)})
+    graph = m.outline()
+    view.show_outline(graph)
+    boxes = {label.text(): box.sceneBoundingRect() for box, label, _names in view._groups}
+    assert list(boxes) == [group.label for group in graph.groups]
+    for group in graph.groups:
+        for name in group.names:
+            if graph.node(name).kind == "operation":
+                assert boxes[group.label].contains(view.node_scene_rect(name))
+    rects = list(boxes.values())
+    assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
