@@ -8,9 +8,9 @@ graph a run trains.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
@@ -27,15 +27,17 @@ from PySide6.QtWidgets import (
 )
 
 from lab.actions import tool_tip
-from lab.core.array_text import describe, histogram, matrix_text, short_text
 from lab.core.gradient_check import VariableCheck
 from lab.core.graph_outline import GraphOutline
 from lab.core.graph_values import GraphValues
+from lab.core.node_summary import NodeSummary
 from lab.core.step_trace import Frame, StepThrough, StepTrace
 from lab.widgets.gradient_check_view import GradientCheckView
 from lab.widgets.graph_view import GraphView
 from lab.widgets.plot_style import ThemedPlot
 
+INTRODUCTION = ("Takes one training step and shows it node by node: the forward pass, "
+                "backpropagation, then the update.")
 PHASE_TITLES = {"forward": "Forward", "backward": "Backward", "update": "Update"}
 
 
@@ -50,7 +52,8 @@ class GraphPage(QWidget):
         self.setObjectName("graphPage")
         self.view = GraphView()
         self.view.nodeSelected.connect(self._show_selected)
-        self._values: GraphValues | None = None
+        self._values: GraphValues | None = None  # the latest from the worker
+        self._shown = _Shown("", {}, {}, {})
         self._outline: GraphOutline | None = None  # the one drawn
         self._walk: StepThrough | None = None
 
@@ -98,9 +101,9 @@ class GraphPage(QWidget):
         self.next_button.clicked.connect(self.next_stage)
         self.stage_title = QLabel(objectName="stageTitle")
         self.stage_text = QLabel(objectName="stageText", wordWrap=True)
+        self.stage_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.stage_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.stage_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.stage_text.setText("Takes one training step and shows it node by node: the "
-                                "forward pass, backpropagation, then the update.")
         buttons = QHBoxLayout()
         buttons.addWidget(self.previous_button)
         buttons.addWidget(self.next_button)
@@ -150,29 +153,48 @@ class GraphPage(QWidget):
     def show_values(self, values: GraphValues) -> None:
         """The graph, its nodes' values and gradients at the latest step."""
         self._values = values
-        self._draw(values.outline)
-        self._write_labels()
-        self._show_selected(self.view.selected())
+        if self._walk is None:
+            self._show(_Shown(f"step {values.step:,}", values.values, values.gradients,
+                              values.summaries), values.outline)
 
     def start_trace(self, trace: StepTrace) -> None:
-        """Walk through a traced step from its first forward stage."""
+        """Walk through a traced step from its first forward stage; meanwhile the labels and
+        the inspector show that step's values and gradients."""
         self._walk = StepThrough(trace)
-        self._draw(trace.outline)
+        self._show(_Shown(f"in step {trace.step:,}", trace.values(), trace.gradients(),
+                          trace.summaries), trace.outline)
         self._show_frame()
 
-    def _draw(self, outline: GraphOutline) -> None:
-        self._outline = outline
+    def draw(self, outline: GraphOutline) -> None:
+        """The graph alone, before the worker's values come."""
+        self._show(_Shown("", {}, {}, {}), outline)
+
+    def _show(self, shown: _Shown, outline: GraphOutline) -> None:
+        self._shown, self._outline = shown, outline
         self.view.show_outline(outline)
+        self._write_labels()
+        self._show_selected(self.view.selected())
 
     def outline(self) -> GraphOutline | None:
         """The graph drawn, None before the first."""
         return self._outline
+
+    def clear(self) -> None:
+        """No graph (another model is on its way): nothing of the old one stays in view."""
+        self._walk = self._values = self._outline = None
+        self._shown = _Shown("", {}, {}, {})
+        self.view.clear()
+        self.checks.clear()
+        self._show_frame()
+        self._show_selected(None)
 
     def end_trace(self) -> None:
         """Training moved on: the walk shows a step long gone."""
         if self._walk is not None:
             self._walk = None
             self._show_frame()
+            if self._values is not None:
+                self.show_values(self._values)
 
     def set_idle(self, idle: bool) -> None:
         """Step through only while no run trains."""
@@ -180,6 +202,11 @@ class GraphPage(QWidget):
 
     def show_checks(self, checks: list[VariableCheck]) -> None:
         self.checks.show_checks(checks)
+
+    def set_checking(self, checking: bool) -> None:
+        """While a check runs, its button waits."""
+        self.check_button.setEnabled(not checking)
+        self.check_button.setText("Checking…" if checking else "Check gradients")
 
     # --- step-through ---------------------------------------------------------------------
     def next_stage(self) -> None:
@@ -189,6 +216,10 @@ class GraphPage(QWidget):
     def previous_stage(self) -> None:
         if self._walk is not None and self._walk.previous():
             self._show_frame()
+
+    def walked_step(self) -> int | None:
+        """The step walked through, None outside a walk."""
+        return None if self._walk is None else self._walk.trace.step
 
     def frame(self) -> Frame | None:
         """The stage shown, None outside a step-through."""
@@ -202,6 +233,7 @@ class GraphPage(QWidget):
         if frame is None:
             self.view.clear_stage()
             self.stage_title.setText("")
+            self.stage_text.setText(INTRODUCTION)
             return
         step = self._walk.trace.step
         self.stage_title.setText(f"Step {step:,} · {PHASE_TITLES[frame.phase]} "
@@ -212,54 +244,50 @@ class GraphPage(QWidget):
     # --- inspector ------------------------------------------------------------------------
     def inspect(self, name: str) -> dict[str, Any]:
         """The value and gradient the inspector shows for `name` (selecting it)."""
+        if name not in self._shown.values:
+            drawn = ", ".join(self._shown.values) or "none yet"
+            raise ValueError(f"no node {name!r} in the graph shown (its nodes: {drawn})")
         self.view.select(name)
-        return self._inspected(name)
-
-    def _inspected(self, name: str) -> dict[str, Any]:
-        values = self._values
-        if values is None or name not in values.values:
-            return {"value": None, "gradient": None}
-        return {"value": values.values[name], "gradient": values.gradients[name]}
+        return {"value": self._shown.values[name], "gradient": self._shown.gradients[name]}
 
     def _show_selected(self, name: str | None) -> None:
-        if name is None or self._values is None or name not in self._values.values:
+        shown = self._shown
+        summary = shown.summaries.get(name) if name else None
+        if summary is None:
+            self.node_title.setText("Click a node of the graph.")
+            self.node_value.setText("")
+            self.node_gradient.setText("")
+            for plot in self.histograms.values():
+                plot.hide()
             return
-        node = self._values.outline.node(name)
-        shown = self._inspected(name)
+        node = self._outline.node(name)
         kind = node.op if node.kind == "operation" else node.kind
-        self.node_title.setText(f"<b>{name}</b> · {kind} · step {self._values.step:,}")
-        self.node_value.setText(describe(shown["value"]))
-        gradient = shown["gradient"]
-        self.node_gradient.setText("none: the loss does not depend on it" if gradient is None
-                                   else describe(gradient))
-        self._show_histogram(shown)
-
-    def _show_histogram(self, shown: dict[str, Any]) -> None:
-        """A big value or gradient (no full matrix) gets a histogram of its entries."""
+        self.node_title.setText(f"<b>{name}</b> · {kind} · {shown.when}")
+        self.node_value.setText(summary.value)
+        self.node_gradient.setText(summary.gradient)
         for key, plot in self.histograms.items():
-            array = shown[key]
-            big = array is not None and matrix_text(array) is None
-            plot.setVisible(big)
-            if big:
-                counts, edges = histogram(np.asarray(array))
+            counts_edges = summary.histograms.get(key)
+            plot.setVisible(counts_edges is not None)
+            if counts_edges is not None:
+                counts, edges = counts_edges
                 plot.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
 
     def _write_labels(self) -> None:
         self.view.set_labels(self.labels() if self.value_labels.isChecked() else {})
 
     def labels(self) -> dict[str, str]:
-        """Each node's value and gradient in one line each, for labels and exports."""
-        values = self._values
-        if values is None:
-            return {}
-        labels = {}
-        for name, value in values.values.items():
-            gradient = values.gradients[name]
-            text = f"= {short_text(value)}"
-            if gradient is not None:
-                text += f"\n∂ {short_text(gradient)}"
-            labels[name] = text
-        return labels
+        """Each node's value and gradient, a line each, for labels and exports."""
+        return {name: summary.label for name, summary in self._shown.summaries.items()}
+
+
+class _Shown(NamedTuple):
+    """What the labels and the inspector show: the latest step's values, or during a walk
+    the walked step's."""
+
+    when: str  # "step 300", "in step 301"
+    values: Mapping[str, Any]
+    gradients: Mapping[str, Any]
+    summaries: Mapping[str, NodeSummary]
 
 
 def _histogram_plot(key: str, colour: str) -> ThemedPlot:

@@ -38,12 +38,12 @@ from lab.core.colormap import value_image, value_limits
 from lab.core.colors import CLASS_COLORS
 from lab.core.events import Change
 from lab.core.explain import explain_point
-from lab.core.gradient_check import check_model_gradients
+from lab.core.gradient_check import VariableCheck, check_model_gradients
 from lab.core.graph_dot import to_dot
 from lab.core.io.kinds import file_kind, suffixes
 from lab.core.io.points_csv import PointsFile, read_points, save_points
 from lab.core.io.weights_file import load_weights, save_weights
-from lab.core.model import ModelSettings, straight_boundary
+from lab.core.model import Model, ModelSettings, straight_boundary
 from lab.core.training import (
     EndKind,
     Grid,
@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.point_view = PointView()
         self._graph_due = None  # the nodes' values the graph page has yet to show
         self._explained = (None, 0.0)  # (point index, when) of the point explanation shown
+        self._explained_xy = np.zeros(2)  # where that point is
         self._scores_due: Scores | None = None
         self._value_limits: tuple[float, float] | None = None  # the value colours' scale
         self._neurons_due: NeuronMaps | None = None
@@ -433,19 +434,32 @@ class MainWindow(QMainWindow):
 
     def check_gradients(self) -> None:
         """Finite differences beside backpropagation for every variable, in float64, on a
-        copy of the model at the latest weights (not the graph the worker trains)."""
+        copy of the model at the latest weights (not the graph the worker trains), on the
+        background thread: a deep network on many points takes seconds."""
         ws = self.workspace
-        try:
-            checks = check_model_gradients(ws.model, ws.current()[1], ws.training,
-                                           ws.points.columns)
-        except ValueError as error:
-            self._say(str(error))
+        if self._background.busy:
+            self._say("Busy reading a file; check the gradients when it is done.")
             return
+        model, weights, training = ws.model, ws.current()[1], ws.training
+        columns = ws.points.columns
         self.center.setCurrentWidget(self.graph_page)
-        self.graph_page.show_checks(checks)
-        bad = [check.name for check in checks if not check.ok]
-        self._say(f"Gradients of {', '.join(bad)} disagree with finite differences" if bad
-                  else "Backpropagation agrees with finite differences for every variable")
+        self.graph_page.set_checking(True)
+        self._say("Checking the gradients against finite differences…")
+
+        def done(checks: list[VariableCheck]) -> None:
+            self.graph_page.set_checking(False)
+            self.graph_page.show_checks(checks)
+            bad = [check.name for check in checks if not check.ok]
+            self._say(f"Gradients of {', '.join(bad)} disagree with finite differences" if bad
+                      else "Backpropagation agrees with finite differences for every variable")
+
+        def failed(error: Exception) -> None:
+            self.graph_page.set_checking(False)
+            self._say(f"Could not check the gradients: {error}")
+
+        self._background.run(
+            lambda: check_model_gradients(model, weights, training, columns), done, failed
+        )
 
     def show_graph(self) -> None:
         graph = self.center.currentWidget() is not self.graph_page
@@ -466,9 +480,14 @@ class MainWindow(QMainWindow):
             self.point_view.show_explanation(None)
             self._explained = (None, 0.0)
             return None
-        explanation = explain_point(ws.model, ws.current()[1], ws.points.columns, index)
+        try:
+            explanation = explain_point(ws.model, ws.current()[1], ws.points.columns, index)
+        except ValueError as error:  # a class the model does not have yet, say
+            self._say(str(error))
+            explanation = None
         self.point_view.show_explanation(explanation)
-        self._explained = (index, time.perf_counter())
+        self._explained = (None if explanation is None else index, time.perf_counter())
+        self._explained_xy = ws.points.columns.xy[index].copy()
         return self.point_view.shown()
 
     def _explain_nearest(self, x: float, y: float) -> None:
@@ -582,8 +601,10 @@ class MainWindow(QMainWindow):
         if suffix not in (".dot", ".svg", ".png"):
             raise ValueError(f"choose a .dot, .svg or .png file, not {path.name!r}")
         outline = page.outline()
-        if outline is None:
-            raise ValueError("open the Graph tab first: it draws the graph to export")
+        if outline is None:  # the tab was never open: the graph without shapes or values
+            ws = self.workspace
+            outline = Model(ws.model, ws.current()[1]).outline()
+            page.draw(outline)
         if suffix == ".dot":
             labels = page.labels() if page.value_labels.isChecked() else None
             path.write_text(to_dot(outline, labels), encoding="utf-8")
@@ -646,8 +667,11 @@ class MainWindow(QMainWindow):
                                   self._value_limits or (-1.0, 1.0))
         self.data_plot.show_value_scale(self._value_limits)
         self.point_view.set_point_count(len(columns.labels))
-        if self._explained[0] is not None:  # the same index may now be another point
-            self.explain_point(self._explained[0])
+        index = self._explained[0]
+        if index is not None:  # the explained point, if it is still where it was
+            same = index < len(columns.xy) and np.array_equal(columns.xy[index],
+                                                              self._explained_xy)
+            self.explain_point(index if same else -1)
         self._actions["undo"].setEnabled(points.can_undo)
         self._actions["redo"].setEnabled(points.can_redo)
 
@@ -656,7 +680,7 @@ class MainWindow(QMainWindow):
         self.controls.show_model(model)
         self.neurons_view.set_layers(list(model.hidden) if model.kind == "mlp" else [])
         self.data_plot.clear_boundary()
-        self.graph_page.end_trace()  # a step of another model
+        self.graph_page.clear()  # the next graph part draws the new model
         self._points_changed()
         self._send_view()
 
@@ -754,6 +778,8 @@ class MainWindow(QMainWindow):
             self._graph_due = parts["graph"]
         if "trace" in parts:
             self.graph_page.start_trace(parts["trace"])
+        elif self.graph_page.walked_step() not in (None, snapshot.step):
+            self.graph_page.end_trace()  # a step taken since, untraced
 
     def _show_regions(self, grid: Grid) -> None:
         """Where each class wins, and the contour where it changes; or the predicted value as

@@ -16,6 +16,7 @@ import numpy as np
 import engine as ts
 from lab.core.graph_outline import GraphOutline
 from lab.core.model import Model
+from lab.core.node_summary import NodeSummary, summarize_all
 from lab.core.step_trace import BackwardStage, ForwardStage
 
 
@@ -28,6 +29,7 @@ class GraphValues:
     outline: GraphOutline
     values: Mapping[str, Any]
     gradients: Mapping[str, Any]
+    summaries: Mapping[str, NodeSummary]  # what the view writes about each node
 
 
 def copy(value: Any) -> Any:
@@ -54,6 +56,7 @@ def record_backward(model: Model) -> tuple[BackwardStage, ...]:
 def measure_graph(session: ts.Session, model: Model, feed: dict, step: int) -> GraphValues:
     """Values and gradients of every node for `feed` at the current weights."""
     values = {stage.node: stage.value for stage in record_forward(session, model, feed)}
-    gradients = {node.name: copy(grad) for node, grad in ts.compute_gradients(model.loss).items()}
-    return GraphValues(step, model.outline(), values,
-                       {name: gradients.get(name) for name in values})
+    found = {node.name: copy(grad) for node, grad in ts.compute_gradients(model.loss).items()}
+    gradients = {name: found.get(name) for name in values}
+    return GraphValues(step, model.outline(), values, gradients,
+                       summarize_all(values, gradients))

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from lab.core.array_text import short_text
+from lab.core.array_text import matrix_text, short_text
 from lab.core.graph_outline import GraphOutline
+from lab.core.node_summary import NodeSummary
 
 PHASES = ("forward", "backward", "update")
 
@@ -60,9 +61,25 @@ class StepTrace:
     forward: tuple[ForwardStage, ...]
     backward: tuple[BackwardStage, ...]
     update: tuple[UpdateStage, ...]
+    hyper: Mapping[str, float] = field(default_factory=dict)  # momentum, Adam's betas, ε
+    summaries: Mapping[str, NodeSummary] = field(default_factory=dict)  # for the view
 
     def stages(self, phase: str) -> tuple[Any, ...]:
         return getattr(self, phase)
+
+    def values(self) -> dict[str, Any]:
+        """Each node's value in the step's forward pass."""
+        return {stage.node: stage.value for stage in self.forward}
+
+    def gradients(self) -> dict[str, Any]:
+        """Each node's gradient in the step's backward pass: an op's own, the sum of what
+        its consumers sent to a placeholder, variable or constant (None: none)."""
+        found = {stage.node: stage.gradient for stage in self.backward}
+        for stage in self.backward:
+            for source, gradient in stage.passed:
+                if self.outline.node(source).kind != "operation":
+                    found[source] = gradient if source not in found else found[source] + gradient
+        return {name: found.get(name) for name in self.outline.names}
 
 
 @dataclass(frozen=True)
@@ -121,7 +138,7 @@ class StepThrough:
 
     def _forward_text(self, stage: ForwardStage) -> str:
         node = self.trace.outline.node(stage.node)
-        value = short_text(stage.value)
+        value = numbers(stage.value)
         if node.kind == "placeholder":
             return f"{node.name} is fed: {value}"
         if node.kind != "operation":
@@ -130,24 +147,36 @@ class StepThrough:
 
     def _backward_text(self, stage: BackwardStage) -> str:
         node = self.trace.outline.node(stage.node)
-        parts = [f"∂{self.trace.outline.loss}/∂{node.name} = {short_text(stage.gradient)}"]
+        lines = [f"∂{self.trace.outline.loss}/∂{node.name} = {numbers(stage.gradient)}"]
         for source, gradient in stage.passed:
-            parts.append(f"→ {source}, by {node.op}'s gradient: {short_text(gradient)}")
-        return "\n".join(parts)
+            lines.append(f"→ {source}, by {node.op}'s gradient: {numbers(gradient)}")
+        return "\n".join(lines)
 
     def _update_text(self, stage: UpdateStage) -> str:
         trace, name = self.trace, stage.variable
         rate, slope = f"{trace.learning_rate:g}", f"∂{trace.outline.loss}/∂{name}"
-        gradient, new = short_text(stage.gradient), short_text(stage.new_value)
-        if trace.optimizer == "gradient_descent":
-            rule = f"{name} − {rate} × {slope}"
-        elif trace.optimizer == "momentum":
-            rule = f"{name} − {rate} × velocity, velocity = momentum × velocity + {slope}"
+        lines = [f"{name} = {numbers(stage.value)}", f"g = {slope} = {numbers(stage.gradient)}"]
+        hyper = trace.hyper
+        if trace.optimizer == "momentum":
+            lines.append(f"velocity = {hyper['momentum']:g} × velocity + g"
+                         f" = {numbers(stage.state_after['velocity'])}")
+            rule = f"{name} − {rate} × velocity"
+        elif trace.optimizer == "adam":
+            b1, b2, after = hyper["beta1"], hyper["beta2"], stage.state_after
+            lines += [f"t = {int(after['t'])}",
+                      f"m = {b1:g} × m + {1 - b1:g} × g = {numbers(after['m'])}",
+                      f"v = {b2:g} × v + {1 - b2:g} × g² = {numbers(after['v'])}"]
+            rule = (f"{name} − {rate} × √(1 − {b2:g}^t) / (1 − {b1:g}^t)"
+                    f" × m / (√v + {hyper['epsilon']:g})")
         else:
-            rule = f"{name} − {rate} × m̂ / (√v̂ + ε) (Adam's moments of {slope})"
-        state = "".join(
-            f"; {slot} {short_text(before)} → {short_text(stage.state_after[slot])}"
-            for slot, before in stage.state_before.items()
-        )
-        return (f"{name} = {short_text(stage.value)}, {slope} = {gradient}: "
-                f"new {name} = {rule} = {new}{state}")
+            rule = f"{name} − {rate} × g"
+        lines.append(f"new {name} = {rule} = {numbers(stage.new_value)}")
+        return "\n".join(lines)
+
+
+def numbers(a: Any) -> str:
+    """Every entry when small (a matrix starts on a line of its own), else a summary."""
+    full = matrix_text(a)
+    if full is None:
+        return short_text(a)
+    return "\n" + full if "\n" in full else full

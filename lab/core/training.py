@@ -15,7 +15,7 @@ import enum
 import math
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ from lab.core.curves import SampledCurves
 from lab.core.graph_values import GraphValues, measure_graph, record_backward, record_forward
 from lab.core.loss_history import LossHistory
 from lab.core.model import Model, ModelSettings, straight_boundary
+from lab.core.node_summary import summarize_all
 from lab.core.optimizers import OPTIMIZER_SLOTS, make_optimizer
 from lab.core.parts import PARTS
 from lab.core.points import Columns
@@ -345,9 +346,13 @@ class TrainingRun:
             for name, variable in self.model.variables.items()
             if name in gradients
         )
-        self._trace = StepTrace(self.step, self.optimizer_name, self.learning_rate,
-                                len(feed[self.model.x]), self.model.outline(), forward,
-                                backward, update)
+        hyper = {name: getattr(self._optimizer, name)
+                 for name in ("momentum", "beta1", "beta2", "epsilon")
+                 if hasattr(self._optimizer, name)}
+        trace = StepTrace(self.step, self.optimizer_name, self.learning_rate,
+                          len(feed[self.model.x]), self.model.outline(), forward, backward,
+                          update, hyper)
+        self._trace = replace(trace, summaries=summarize_all(trace.values(), trace.gradients()))
         return done
 
     def _upcoming_feed(self) -> dict:

@@ -365,7 +365,9 @@ class Workspace:
     def load(self, data: WorkspaceData) -> None:
         """Become the given workspace (File → New or Open): its points start a new undo history."""
         self.data, self.model, self.training = data.data, data.model, data.training
-        self.checkpoint = data.checkpoint  # before the points: they may rebuild the model
+        # Before the points, which announce themselves: what listeners then read as the
+        # current weights must be the new model's, not the old run's latest snapshot.
+        self.checkpoint, self.latest = data.checkpoint, None
         self._points_source = data.data
         self.points.reset(data.xy, data.labels, data.values, data.test, data.model.task,
                           data.data)

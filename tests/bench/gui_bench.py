@@ -9,7 +9,8 @@ Workloads: W1 the default perceptron on the tutorial's 100 points; W2 an MLP 8,8
 float64; W4 an MLP of 6 hidden layers of 64 units on 1,000 points, its weights tables in
 view, and W5 the same with the Neurons tab open (64 maps); decision regions on in all.
 W6 and W7 are W2 and W3 with the Graph tab open in place of the data plot (every node's
-value and gradient at the graph part's pace), to compare with W2 and W3.
+value and gradient at the graph part's pace), values in its labels and z1 inspected, to
+compare with W2 and W3.
 First, the start-up: from starting `python -m lab`'s process to its window's first paint.
 A 10 ms PreciseTimer on the GUI thread records its real intervals while the worker trains.
 Then a long W1 run reports RSS growth and the loss-curve redraw time at its end.
@@ -102,6 +103,8 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
     start_model(window, settings, xy, labels)
     window.data_plot.fit_view()
     spin(app, 0.5)
+    if "z1" in window.graph_node_names():
+        window.graph_page.view.select("z1")  # its histograms in view too
     shown: list[tuple[float, float]] = []  # (shown at, created)
     original = window._render_numbers  # the last part of showing a snapshot
 
@@ -282,6 +285,7 @@ def main() -> None:
             continue
         graph = tab == "Graph"
         window.center.setCurrentWidget(window.graph_page if graph else window.data_plot)
+        window.graph_page.value_labels.setChecked(graph)
         window.tabs.setCurrentIndex(
             next(i for i in range(window.tabs.count())
                  if window.tabs.tabText(i) == ("Weights" if graph else tab))

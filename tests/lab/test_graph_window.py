@@ -40,8 +40,8 @@ def workspace_model(w):
 
 def test_the_graph_tab_draws_the_models_engine_graph(qtbot, window):
     open_graph(qtbot, window)
-    model, _feed = workspace_model(window)
-    assert window.graph_node_names() == [n.name for n in model.nodes()]
+    assert window.graph_node_names() == ["x", "W1", "matmul1", "b1", "z1", "target", "loss",
+                                         "probabilities"]  # the tutorial's perceptron
     use_mlp(qtbot, window)
     qtbot.waitUntil(lambda: "h3" in window.graph_node_names(), timeout=5000)
     model, _feed = workspace_model(window)
@@ -108,10 +108,18 @@ def test_step_through_walks_one_step_forward_backward_and_update(qtbot, window):
     assert page.frame() == seen[-3]
 
 
+def check(qtbot, window):
+    """Press Check gradients and wait for its table (the check runs off the GUI thread)."""
+    button = widget(window, "checkGradients")
+    qtbot.mouseClick(button, LEFT)
+    assert not button.isEnabled()
+    qtbot.waitUntil(button.isEnabled, timeout=20000)
+    return widget(window, "gradientCheck").rows()
+
+
 def test_check_gradients_agrees_and_shows_a_wrong_registered_gradient_in_red(qtbot, window):
     use_mlp(qtbot, window, "4,4")
-    qtbot.mouseClick(widget(window, "checkGradients"), LEFT)
-    rows = widget(window, "gradientCheck").rows()
+    rows = check(qtbot, window)
     assert [row["Variable"] for row in rows] == ["W1", "b1", "W2", "b2", "W3", "b3"]
     assert not any(row["mismatch"] for row in rows)
 
@@ -120,10 +128,9 @@ def test_check_gradients_agrees_and_shows_a_wrong_registered_gradient_in_red(qtb
         return grad * (1 - op.output)  # should be 1 - output²
 
     try:
-        qtbot.mouseClick(widget(window, "checkGradients"), LEFT)
+        rows = check(qtbot, window)
     finally:
         ts.RegisterGradient("tanh")(_tanh_gradient)
-    rows = widget(window, "gradientCheck").rows()
     bad = {row["Variable"] for row in rows if row["mismatch"]}
     assert {"W1", "b1", "W2", "b2"} <= bad and not {"W3", "b3"} & bad
     assert "disagree" in window.statusBar().currentMessage()
@@ -186,3 +193,51 @@ def test_step_through_says_why_it_cannot_step_and_a_new_model_ends_the_walk(qtbo
     window.step_through()
     assert "two classes" in window.statusBar().currentMessage()
     assert window.graph_page.frame() is None and window.workspace.current()[0] == 0
+
+
+def test_the_walk_shows_the_walked_steps_numbers_until_training_moves_on(qtbot, window):
+    open_graph(qtbot, window)
+    qtbot.mouseClick(widget(window, "stepThrough"), LEFT)
+    qtbot.waitUntil(lambda: window.graph_page.frame() is not None, timeout=5000)
+    trace = window.graph_page._walk.trace
+    update = next(stage for stage in trace.update if stage.variable == "W1")
+    shown = window.inspect_node("W1")
+    np.testing.assert_array_equal(shown["value"], update.value)  # before the step's update
+    np.testing.assert_allclose(shown["gradient"], update.gradient, rtol=1e-5)
+    assert "in step 1" in widget(window, "nodeTitle").text()
+    with qtbot.waitSignal(window.trainingFinished, timeout=5000):
+        window.step()  # an untraced step: the walk is over
+    assert window.graph_page.frame() is None
+    qtbot.waitUntil(lambda: window.graph_page._values.step == 2, timeout=5000)
+    np.testing.assert_array_equal(window.inspect_node("W1")["value"],
+                                  window.workspace.latest.weights["W1"])
+
+
+def test_a_new_model_or_workspace_leaves_nothing_of_the_old_graph_or_point(qtbot, window):
+    use_mlp(qtbot, window, "8,8")
+    open_graph(qtbot, window)
+    window.inspect_node("h2")
+    window.explain_point(3)
+    window.center.setCurrentWidget(window.data_plot)
+    window.workspace.new()  # a perceptron again
+    assert window.graph_node_names() == [] and "Click a node" in widget(
+        window, "nodeTitle").text()
+    with pytest.raises(ValueError, match="no node 'h2'"):
+        window.inspect_node("h2")
+    qtbot.waitUntil(lambda: window.workspace.latest is not None, timeout=5000)
+    shown = window.point_view.shown()
+    assert "z1" in shown and "h1" not in shown and "z2" not in shown  # the perceptron's
+
+
+def test_removing_the_explained_point_clears_its_explanation(qtbot, window):
+    xy = window.workspace.points.columns.xy
+    window.explain_point(4)
+    click_data(qtbot, window, *xy[4], modifier=Qt.KeyboardModifier.ControlModifier)
+    assert len(window.workspace.points) == len(xy) - 1
+    assert window.point_view.shown() is None
+
+
+def test_the_graph_exports_before_its_tab_was_ever_open(qtbot, window, tmp_path):
+    window.export_graph(tmp_path / "graph.dot")
+    text = (tmp_path / "graph.dot").read_text()
+    assert "matmul1" in text and "loss" in text

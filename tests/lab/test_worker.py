@@ -3,13 +3,15 @@
 import itertools
 import time
 
+import numpy as np
 import pytest
 
+from lab.core.checkpoint import Checkpoint
 from lab.core.datasets import tutorial_points
 from lab.core.model import ModelSettings
 from lab.core.parts import PARTS
 from lab.core.points import validate_columns
-from lab.core.training import RunConfig, RunEnd
+from lab.core.training import EndKind, RunConfig, RunEnd
 from lab.worker import PAINT_TIMEOUT, SNAPSHOT_INTERVAL, TrainingWorker
 
 
@@ -124,3 +126,35 @@ def test_a_paused_run_redraws_when_the_view_changes(qtbot, worker):
     assert redrawn.args[0].step == paused.step
     with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
         worker.stop()
+
+
+def test_a_traced_step_while_paused_brings_its_trace_and_stays_paused(qtbot, worker):
+    shown, paused = paused_run(qtbot, worker)
+    with qtbot.waitSignal(worker.snapshotReady, timeout=5000) as stepped:
+        worker.step_once(ticket=1, trace=True)
+    snapshot = stepped.args[0]
+    assert snapshot.step == paused.step + 1 and snapshot.parts["trace"].step == snapshot.step
+    qtbot.wait(200)
+    assert shown[-1] == snapshot.step  # still paused
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000):
+        worker.stop()
+
+
+def test_a_traced_step_from_idle_ends_the_run_with_its_trace(qtbot, worker):
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000) as finished:
+        worker.step_once(ticket=3, trace=True)
+    snapshot, end, ticket = finished.args
+    assert end == RunEnd.finished() and ticket == 3
+    assert snapshot.step == 1 and snapshot.parts["trace"].step == 1
+
+
+def test_a_traced_step_that_diverges_rolls_back_and_says_so(qtbot, worker):
+    huge = {"W1": np.full((2, 2), 3e38, np.float32), "b1": np.zeros(2, np.float32)}
+    with qtbot.waitSignal(worker.snapshotReady, timeout=5000):
+        worker.configure(RunConfig(ModelSettings(), checkpoint=Checkpoint(0, huge)))
+    with qtbot.waitSignal(worker.trainingFinished, timeout=5000) as finished:
+        worker.step_once(ticket=2, trace=True)  # x·W overflows float32: the loss is NaN
+    snapshot, end, _ticket = finished.args
+    assert end.kind is EndKind.DIVERGED and "smaller learning rate" in end.message
+    assert snapshot.step == 0 and "trace" not in snapshot.parts
+    np.testing.assert_array_equal(snapshot.weights["W1"], huge["W1"])

@@ -102,9 +102,43 @@ def test_a_traced_mini_batch_step_trains_on_the_batch_the_untraced_step_would():
 def test_adam_shows_its_moments_from_the_first_step_on():
     run = make_run(PERCEPTRON, TrainingSettings("adam", 0.01))
     run.traced_step()
-    stage = run.snapshot().parts["trace"].update[0]
+    trace = run.snapshot().parts["trace"]
+    stage = trace.update[0]
     assert stage.state_before == {}
     assert set(stage.state_after) == {"m", "v", "t"} and int(stage.state_after["t"]) == 1
+    walk = StepThrough(trace)
+    while walk.frame().phase != "update":
+        walk.next()
+    text = walk.frame().text
+    assert "t = 1" in text and "m = 0.9 × m + 0.1 × g" in text and "0.999 × v" in text
+    m = stage.state_after["m"]
+    assert f"{m[0, 0]:.4g}" in text  # the 2×2 moments in full
+
+
+def test_a_small_matrix_is_written_out_so_the_update_can_be_checked_by_hand():
+    run = make_run(PERCEPTRON)
+    run.traced_step()
+    trace = run.snapshot().parts["trace"]
+    walk = StepThrough(trace)
+    walk.position = len(walk) - len(trace.update)  # the first update: W1
+    frame = walk.frame()
+    stage = trace.update[0]
+    assert frame.node == stage.variable == "W1"
+    for array in (stage.value, stage.gradient, stage.new_value):
+        assert all(f"{v:.4g}" in frame.text for v in array.ravel())
+
+
+def test_the_trace_knows_every_nodes_value_and_gradient_and_summarizes_them():
+    run = make_run(MLP, TrainingSettings("gradient_descent", 0.1, regularization="l2"))
+    run.traced_step()
+    trace = run.snapshot().parts["trace"]
+    values, gradients = trace.values(), trace.gradients()
+    assert list(values) == trace.outline.names == list(trace.summaries)
+    for stage in trace.update:
+        np.testing.assert_allclose(gradients[stage.variable], stage.gradient, rtol=1e-12)
+    assert gradients["probabilities"] is None
+    assert trace.summaries["probabilities"].gradient.startswith("none")
+    assert "value" in trace.summaries["z1"].histograms  # 100×4: too big to write out
 
 
 def test_step_through_walks_forward_then_backward_then_update_and_back():

