@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from lab.actions import tool_tip
+from lab.core.array_text import number_text
 from lab.core.gradient_check import VariableCheck
 from lab.core.graph_outline import GraphOutline
 from lab.core.graph_values import GraphValues
@@ -34,7 +35,6 @@ from lab.core.node_summary import NodeSummary
 from lab.core.step_trace import Frame, StepThrough, StepTrace
 from lab.widgets.gradient_check_view import GradientCheckView
 from lab.widgets.graph_view import GraphView
-from lab.widgets.plot_style import ThemedPlot
 
 INTRODUCTION = ("Takes one training step and shows it node by node: the forward pass, "
                 "backpropagation, then the update.")
@@ -125,7 +125,7 @@ class GraphPage(QWidget):
         for label in (self.node_value, self.node_gradient):
             label.setFont(mono)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.histograms = {key: _histogram_plot(key, colour) for key, colour in
+        self.histograms = {key: Histogram(f"{key}Histogram", colour) for key, colour in
                            (("value", "#4477aa"), ("gradient", "#ee7733"))}
         layout = QVBoxLayout(box)
         layout.addWidget(self.node_title)
@@ -257,20 +257,19 @@ class GraphPage(QWidget):
             self.node_title.setText("Click a node of the graph.")
             self.node_value.setText("")
             self.node_gradient.setText("")
-            for plot in self.histograms.values():
-                plot.hide()
+            for histogram in self.histograms.values():
+                histogram.hide()
             return
         node = self._outline.node(name)
         kind = node.op if node.kind == "operation" else node.kind
         self.node_title.setText(f"<b>{name}</b> · {kind} · {shown.when}")
         self.node_value.setText(summary.value)
         self.node_gradient.setText(summary.gradient)
-        for key, plot in self.histograms.items():
+        for key, histogram in self.histograms.items():
             counts_edges = summary.histograms.get(key)
-            plot.setVisible(counts_edges is not None)
+            histogram.setVisible(counts_edges is not None)
             if counts_edges is not None:
-                counts, edges = counts_edges
-                plot.bars.setOpts(x0=edges[:-1], x1=edges[1:], height=counts)
+                histogram.show_counts(*counts_edges)
 
     def _write_labels(self) -> None:
         self.view.set_labels(self.labels() if self.value_labels.isChecked() else {})
@@ -290,16 +289,35 @@ class _Shown(NamedTuple):
     summaries: Mapping[str, NodeSummary]
 
 
-def _histogram_plot(key: str, colour: str) -> ThemedPlot:
-    """A small plot of one histogram, hidden until there is a big array to show."""
-    plot = ThemedPlot()
-    plot.setObjectName(f"{key}Histogram")
-    plot.follow_palette()
-    plot.setMaximumHeight(80)
-    plot.setMouseEnabled(False, False)
-    plot.hideButtons()
-    plot.getPlotItem().getAxis("left").setWidth(28)
-    plot.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=colour)
-    plot.addItem(plot.bars)
-    plot.hide()
-    return plot
+class Histogram(QWidget):
+    """A histogram as a picture (bars coloured in one numpy pass, painted by Qt in C++: it
+    changes at every snapshot while a big node is inspected) over its range."""
+
+    SIZE = QSize(220, 44)
+
+    def __init__(self, name: str, colour: str) -> None:
+        super().__init__(objectName=name)
+        self.colour = np.array(QColor(colour).getRgb(), dtype=np.uint8)
+        self.counts = np.zeros(0, dtype=np.int64)
+        self.picture = QLabel()
+        self.picture.setFixedSize(self.SIZE)
+        self.range = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.picture)
+        layout.addWidget(self.range)
+        self.hide()
+
+    def show_counts(self, counts: np.ndarray, edges: np.ndarray) -> None:
+        self.counts = counts
+        width, height = self.SIZE.width(), self.SIZE.height()
+        bins = len(counts)
+        tops = np.ceil(counts / max(counts.max(), 1) * height).astype(int)
+        column_bin = np.minimum(np.arange(width) * bins // width, bins - 1)
+        filled = np.arange(height)[::-1, None] < tops[column_bin][None, :]
+        pixels = np.zeros((height, width, 4), dtype=np.uint8)
+        pixels[filled] = self.colour
+        image = QImage(pixels.data, width, height, 4 * width, QImage.Format.Format_RGBA8888)
+        self.picture.setPixmap(QPixmap.fromImage(image))  # a copy: pixels may go
+        self.range.setText(f"{number_text(edges[0])} … {number_text(edges[-1])}")

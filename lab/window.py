@@ -73,8 +73,10 @@ REGION_ALPHA = 0.35
 HEAT_ALPHA = 0.6  # predicted values and unit maps: stronger than the class regions
 PREFERRED_SIZE = QSize(1400, 860)
 SCREEN_SHARE = 0.95
-# Snapshot parts drawn by pyqtgraph, which paints through Python: the worker waits for them.
-PLOT_PARTS = frozenset({"curves", "regions", "weights"})
+# Snapshot parts drawn by pyqtgraph, which paints through Python, and the graph, whose many
+# label updates each call into Qt: the worker waits until they are shown, so that the GUI
+# thread's Python does not queue for the GIL behind training at every call.
+PLOT_PARTS = frozenset({"curves", "regions", "weights", "graph"})
 FILE_TYPES = "Workspace (*.tlab);;Points (*.csv);;Weights (*.npz *.json)"
 GRAPH_FORMATS = "Graphviz DOT (*.dot);;SVG (*.svg);;PNG (*.png)"
 EXPLAIN_INTERVAL = 0.5  # seconds between two explanations of a point while training
@@ -113,7 +115,6 @@ class MainWindow(QMainWindow):
         self.confusion_view = ConfusionView()
         self.graph_page = GraphPage()
         self.point_view = PointView()
-        self._graph_due = None  # the nodes' values the graph page has yet to show
         self._explained = (None, 0.0)  # (point index, when) of the point explanation shown
         self._explained_xy = np.zeros(2)  # where that point is
         self._scores_due: Scores | None = None
@@ -715,20 +716,22 @@ class MainWindow(QMainWindow):
 
     def _send_view(self) -> None:
         """Ask the worker for what the views show of the plane: the decision regions, or a
-        hidden unit's map in their place; every unit's while the Neurons tab is open."""
+        hidden unit's map in their place (not while the Graph tab hides the plane); every
+        unit's while the Neurons tab is open; the graph's values while it is in view."""
         rect = self.data_plot.view_rect()
+        plane = self.center.currentWidget() is self.data_plot
         neuron = self.neurons_view.wanted
         unit = None if neuron is None else neuron[1]
         self._regions_shown = self._actions["show_regions"].isChecked() and unit is None
         if not self._regions_shown and unit is None:
             self.data_plot.clear_regions()
         # a curved boundary comes with the regions, so they are made even when not shown
-        wanted = self._regions_shown or _curved_boundary(self.workspace.model)
+        wanted = plane and (self._regions_shown or _curved_boundary(self.workspace.model))
         self.worker.want("regions", rect, wanted)
-        neurons = neuron is not None and (unit is not None
-                                          or self.tabs.currentWidget() is self.neurons_view)
+        thumbnails = self.tabs.currentWidget() is self.neurons_view
+        neurons = neuron is not None and ((plane and unit is not None) or thumbnails)
         self.worker.want("neurons", (*neuron, rect) if neurons else None, neurons)
-        self.worker.want("graph", None, self.center.currentWidget() is self.graph_page)
+        self.worker.want("graph", None, not plane)
 
     # --- rendering snapshots ------------------------------------------------------------------
     def _show_snapshot(self, snapshot: Snapshot) -> None:
@@ -775,7 +778,7 @@ class MainWindow(QMainWindow):
         if "scores" in parts:
             self._scores_due = parts["scores"]
         if "graph" in parts:
-            self._graph_due = parts["graph"]
+            self.graph_page.show_values(parts["graph"])
         if "trace" in parts:
             self.graph_page.start_trace(parts["trace"])
         elif self.graph_page.walked_step() not in (None, snapshot.step):
@@ -840,9 +843,6 @@ class MainWindow(QMainWindow):
         if self._neurons_due is not None:
             self.neurons_view.show_maps(self._neurons_due)
             self._neurons_due = None
-        if self._graph_due is not None:
-            self.graph_page.show_values(self._graph_due)
-            self._graph_due = None
         self._explain_again(snapshot)
 
     def _explain_again(self, snapshot: Snapshot) -> None:

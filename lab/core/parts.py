@@ -4,7 +4,8 @@ A run's snapshot always holds the step, loss, accuracy and weights. Everything e
 part: a view asks the runner for the parts it shows, and the runner includes a part at most
 once per ``interval`` while training (and always in the snapshots that answer a command or
 end a run). A part that is costly to make (the regions of a deep network) comes less often,
-so that no part takes more than MAX_SHARE of the training thread's time. A new view is a
+so that no part takes more than its share (MAX_SHARE unless it says less) of the training
+thread's time. A new view is a
 new part here, a method on the run that makes it, and a widget.
 """
 
@@ -29,10 +30,11 @@ class Part:
     interval: float  # seconds between two snapshots that carry it, while training
     make: Callable[[TrainingRun, Any], Any]
     default: bool = True  # wanted without a view asking (it needs no argument)
+    share: float = MAX_SHARE  # of the training thread's time, at most, for making it
 
     def spacing(self, cost: float) -> float:
         """Seconds from one making of the part to the next, given what the last one cost."""
-        return max(self.interval, cost / MAX_SHARE)
+        return max(self.interval, cost / self.share)
 
 
 PARTS: dict[str, Part] = {
@@ -47,8 +49,10 @@ PARTS: dict[str, Part] = {
         Part("regions", 0.25, lambda run, rect: run.regions(rect), default=False),
         # A hidden layer's units over the plane, as (layer, unit or None, rectangle) asks.
         Part("neurons", 0.25, lambda run, wanted: run.neurons(wanted), default=False),
-        # Every node's value and gradient, for the graph view.
-        Part("graph", 0.25, lambda run, _: run.graph_values(), default=False),
+        # Every node's value and gradient, for the graph view: a forward and backward pass
+        # over all training points and copies of every array, so on many points it comes
+        # seldom (every ~4 s on 10,000 points for an MLP 8,8).
+        Part("graph", 0.5, lambda run, _: run.graph_values(), default=False, share=0.02),
         # The weights again, at the pace of the views that draw them (tables, boundary).
         Part("weights", 0.25, lambda run, _: run.weights()),
         # Everything needed to continue exactly from here: autosave and Save use it.

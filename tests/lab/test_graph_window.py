@@ -65,7 +65,7 @@ def test_an_inspected_node_shows_the_engines_value_and_gradient(qtbot, window):
     z1 = window.inspect_node("z1")  # 100×2: summed up, with the histogram of its entries
     histogram = widget(window, "valueHistogram")
     assert histogram.isVisible() and "‖·‖" in widget(window, "nodeValue").text()
-    assert histogram.bars.opts["height"].sum() == z1["value"].size
+    assert histogram.counts.sum() == z1["value"].size
 
 
 def test_clicking_a_node_in_the_view_inspects_it(qtbot, window):

@@ -197,6 +197,8 @@ def test_a_costly_part_comes_less_often_so_it_takes_a_bounded_share_of_training(
     run.snapshot({"regions": (-1.0, -1.0, 1.0, 1.0), "scores": None})
     assert set(run.part_costs) == {"regions", "scores"}
     assert all(cost >= 0 for cost in run.part_costs.values())
+    graph = PARTS["graph"]  # every node's arrays: a smaller share still
+    assert graph.share < MAX_SHARE and graph.spacing(0.1) == pytest.approx(0.1 / graph.share)
 
 
 def test_a_test_loss_beyond_float32_is_not_recorded_and_the_run_still_saves(tmp_path):
