@@ -702,9 +702,8 @@ class MainWindow(QMainWindow):
         ws = self.workspace
         self.controls.set_state(ws.state, ws.train_blocker() is None)
         self.graph_page.set_idle(ws.state is not RunState.TRAINING)
-        if ws.state is RunState.TRAINING:
+        if ws.state is RunState.TRAINING:  # the walk is over; the speed is measured from here
             self.graph_page.end_trace()
-        if ws.state is RunState.TRAINING:  # the speed is measured from here
             self._rate_mark = None
             self._status_labels["speed"].setText("")
 
@@ -843,9 +842,9 @@ class MainWindow(QMainWindow):
         if self._neurons_due is not None:
             self.neurons_view.show_maps(self._neurons_due)
             self._neurons_due = None
-        self._explain_again(snapshot)
+        self._explain_again()
 
-    def _explain_again(self, snapshot: Snapshot) -> None:
+    def _explain_again(self) -> None:
         """The explained point with the newest weights, while its tab is open (at most every
         EXPLAIN_INTERVAL while training)."""
         index, when = self._explained
