@@ -110,11 +110,12 @@ def test_step_through_walks_one_step_forward_backward_and_update(qtbot, window):
 
 def check(qtbot, window):
     """Press Check gradients and wait for its table (the check runs off the GUI thread)."""
-    button = widget(window, "checkGradients")
-    qtbot.mouseClick(button, LEFT)
-    assert not button.isEnabled()
-    qtbot.waitUntil(button.isEnabled, timeout=20000)
-    return widget(window, "gradientCheck").rows()
+    table = widget(window, "gradientCheck")
+    table.clear()
+    qtbot.mouseClick(widget(window, "checkGradients"), LEFT)
+    qtbot.waitUntil(lambda: bool(table.rows()), timeout=20000)
+    assert widget(window, "checkGradients").isEnabled()  # ready for the next
+    return table.rows()
 
 
 def test_check_gradients_agrees_and_shows_a_wrong_registered_gradient_in_red(qtbot, window):
