@@ -23,6 +23,7 @@ from lab.core.model import Model, ModelSettings
 from lab.core.points import Columns
 from lab.core.settings import TrainingSettings
 
+MAX_POINTS = 1000  # checked on a seeded sample of this many training points, at most
 # Backprop and finite differences agree when every checked entry's relative error is at most this.
 TOLERANCE = 1e-6
 # The step h for a weight of size up to 1 (scaled by |w| beyond): in float64 the central
@@ -142,15 +143,22 @@ def check_model_gradients(
     training: TrainingSettings,
     columns: Columns,
     entries: int = 64,
+    points: int = MAX_POINTS,
 ) -> list[VariableCheck]:
     """Check the gradient of the loss training minimizes (penalty included) at `weights`, on
-    every training point (test points are not trained on, so they are left out).
+    the training points (test points are not trained on, so they are left out); on more
+    than `points` of them, on a seeded sample of that many: the loss of any set of points
+    checks the same backpropagation, and each checked entry costs two forward passes.
 
     The model is rebuilt in float64 whatever its precision, so the check can reach
     TOLERANCE (float32 weights convert exactly), in a graph of its own: it may run on a
     worker thread while training goes on. ValueError without training points.
     """
     train = ~np.asarray(columns.test, dtype=bool)
+    if train.sum() > points:
+        chosen = np.random.default_rng(0).choice(np.flatnonzero(train), points, replace=False)
+        train = np.zeros_like(train)
+        train[chosen] = True
     if not train.any():
         raise ValueError(
             "there are no training points to check the gradients on: add points, or make "

@@ -189,6 +189,19 @@ def test_test_points_are_left_out():
         np.testing.assert_array_equal(a.backprop, b.backprop)
 
 
+def test_many_points_are_checked_on_the_same_sample_each_time():
+    settings = ModelSettings("mlp", (4,), "tanh")
+    weights = initial_weights(settings)
+    columns = columns_of("moons", count=80)
+    sampled = [check_model_gradients(settings, weights, TrainingSettings(), columns, points=30)
+               for _ in range(2)]
+    everything = check_model_gradients(settings, weights, TrainingSettings(), columns)
+    for first, again, whole in zip(*sampled, everything, strict=True):
+        assert first.ok and whole.ok
+        np.testing.assert_array_equal(first.backprop, again.backprop)
+        assert not np.allclose(first.backprop, whole.backprop)
+
+
 def test_no_training_points_is_a_clear_error():
     settings = ModelSettings()
     weights = initial_weights(settings)
