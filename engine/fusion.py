@@ -262,8 +262,9 @@ class DenseGradientKernel(_FusedKernel):
         activation_gradient = ACTIVATIONS[type(activation)] if activation is not None else None
         dz = slots.scratch(grad) if activation is not None else None
         ones = ones_vector(grad.shape[0], grad.dtype)
-        d_bias = np.empty(grad.shape[1], grad.dtype)
-        d_w, d_h = np.empty_like(w), np.empty_like(h) if layer.h is not None else None
+        d_bias = slots.buffer(layer.bias[1], layer.bias[0].output)
+        d_w = slots.buffer(layer.w, w)
+        d_h = slots.buffer(layer.h, h) if layer.h is not None else None
         put_bias, put_h, put_w = (
             None if slot is None else slots.putter(slot)
             for slot in (layer.bias[1], layer.h, layer.w)

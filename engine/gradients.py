@@ -307,11 +307,25 @@ class GradientSlots:
     may be another node's gradient too.
     """
 
-    def __init__(self, plan: BackwardPlan) -> None:
+    def __init__(self, plan: BackwardPlan, homes: dict[int, np.ndarray] | None = None) -> None:
         self.counts = plan.contributions()
         self.values: list[Any] = [None] * len(self.counts)
-        self._sums: list[Any] = [None] * len(self.counts)
+        # Arrays some slots' gradients are to end up in (a training op's views of one array
+        # for all its variables, engine.flat_update): a sum is made there, and kernels
+        # computing a slot's only gradient ask for it (`buffer`).
+        self._homes = homes or {}
+        self._sums: list[Any] = [
+            self._homes.get(slot) if count > 1 else None for slot, count in enumerate(self.counts)
+        ]
         self._scratch: np.ndarray | None = None
+
+    def buffer(self, slot: int | None, like: np.ndarray) -> np.ndarray:
+        """An array like `like` for a kernel to compute `slot`'s only gradient into, run after
+        run: the slot's home if it has one of that shape and dtype, else a new array."""
+        home = self._homes.get(slot) if slot is not None and self.counts[slot] == 1 else None
+        if home is not None and home.shape == like.shape and home.dtype == like.dtype:
+            return home
+        return np.empty_like(like)
 
     def scratch(self, like: np.ndarray) -> np.ndarray:
         """An array shaped like `like` for values a kernel uses only while it runs (never

@@ -5,8 +5,9 @@ dtypes it builds a program: a flat list of kernels, each a small function bound 
 it reads. A kernel's first run is an ordinary one (each op allocates its results, as numpy
 does) after which it keeps arrays shaped like those results; later runs write into them. So
 a training step allocates nothing big, and a small step costs little more than its numpy
-calls. A kernel is an op's `compute`, a dense layer fused (engine.fusion), or, for a training
-op, a step of its backward pass or an optimizer's update.
+calls. A kernel is an op's `compute`, a dense layer fused (engine.fusion), an op bound to
+views of its columns (engine.row_kernels), or, for a training op, a step of its backward
+pass or an optimizer's update.
 
 A kernel has `prepare()`, its first run, which sets `run`, its fast form; `op` and `note`
 say what it computes in the note an error gets.
@@ -21,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from engine import fusion
+from engine import fusion, row_kernels
 from engine.gradients import BackwardPlan, GradientSlots, GradientStep, RegisterGradient
 from engine.graph import Node, Operation, Variable, placeholder, topological_order
+from engine.ops import softmax_cross_entropy
 
 
 class Plan:
@@ -150,7 +152,12 @@ def forward_kernels(ops: list[Operation], fetched: set[int]) -> list[Any]:
         if own_kernels is not None:
             kernels += own_kernels()
         elif layer is None:
-            kernels.append(op_kernel(op))
+            kernel = op_kernel(op)
+            if type(op) is softmax_cross_entropy and not any(
+                id(n) in unstable for n in op.input_nodes
+            ):
+                kernel = row_kernels.SoftmaxCrossEntropyKernel(op, [kernel])
+            kernels.append(kernel)
         elif any(id(n) in unstable for n in layer.inputs):
             kernels += [op_kernel(part) for part in layer.ops]
         else:
@@ -238,7 +245,10 @@ def backward_kernels(plan: BackwardPlan, slots: GradientSlots) -> list[Any]:
     engine.fusion fused where they get the built-in gradient functions. A group's kernel runs
     where its top step would."""
     steps = plan.steps
-    groups = fusion.fused_gradients(steps, slots.counts)
+    groups = {
+        **fusion.fused_gradients(steps, slots.counts),
+        **row_kernels.softmax_cross_entropy_gradients(steps),
+    }
     covered = {index for group in groups.values() for index in group.steps[1:]}
     kernels: list[Any] = [slots.seed_kernel(plan)]
     for index, step in enumerate(steps):
@@ -270,7 +280,13 @@ class GradientKernel:
                 if result[index] is not None:
                     self.slots.putter(slot)(result[index])
             if _takes_out(step.function):
-                buffers = [_fresh_buffer(r, [grad], result[:i]) for i, r in enumerate(result)]
+                slot_of = dict(step.targets)
+                buffers = [
+                    None if fresh is None else self.slots.buffer(slot_of.get(i), fresh)
+                    for i, fresh in enumerate(
+                        _fresh_buffer(r, [grad], result[:i]) for i, r in enumerate(result)
+                    )
+                ]
                 if any(b is not None for b in buffers):
                     out = buffers[0] if step.single else tuple(buffers)
         self.run = _gradient_kernel(step, self.slots, out)

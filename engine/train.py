@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from engine.flat_update import FlatState
 from engine.gradients import BackwardPlan, GradientSlots, trainable_variables
 from engine.graph import Node, Operation, Variable
 from engine.plans import backward_kernels
@@ -38,6 +39,8 @@ class Optimizer:
         self.learning_rate = learning_rate
         # One dict per variable for its whole life: minimization ops hold on to them.
         self._slots: dict[Variable, dict[str, Any]] = {}
+        # Counts the times slots were set or cleared from outside an update (engine.flat_update).
+        self._slot_changes = 0
 
     def minimize(self, loss: Node, var_list: list[Variable] | None = None) -> minimization:
         """An op that, when run, computes `loss` from the feed and takes one step downhill.
@@ -76,6 +79,7 @@ class Optimizer:
         else:
             stored = _slot_array(var, name, value)
         self._state(var)[name] = stored
+        self._slot_changes += 1
 
     def _check_slot_name(self, name: str) -> None:
         if name not in self._SLOT_NAMES:
@@ -86,16 +90,19 @@ class Optimizer:
         """`variable`'s slots, the same dict for as long as this optimizer lives."""
         return self._slots.setdefault(variable, {})
 
-    def _fill_missing_slots(self, variable: Variable, slots: dict[str, Any]) -> None:
+    def _fill_missing_slots(self, value: np.ndarray, slots: dict[str, Any]) -> None:
         """Start the slots not yet set at zero: on a first update, or after a partial restore."""
         for name in self._SLOT_NAMES:
             if name not in slots:
-                slots[name] = 0 if name in self._STEP_COUNT_SLOTS else np.zeros_like(variable.value)
+                slots[name] = 0 if name in self._STEP_COUNT_SLOTS else np.zeros_like(value)
 
     def _update(
-        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+        self, value: np.ndarray, grad: Any, slots: dict[str, Any], scratch: np.ndarray
     ) -> None:
-        """Update `variable.value` in place from `grad`; `scratch` is an array like it."""
+        """Update a variable's `value` in place from `grad`; `scratch` is an array like it.
+
+        The arrays may also be all variables' values, gradients and slots laid end to end.
+        """
         raise NotImplementedError
 
 
@@ -147,6 +154,8 @@ class minimization(Operation):
         # The gradient slots (GradientSlots.values) its last run updated from: each program
         # (a full batch, a short last one) has its own.
         self._last: list[Any] | None = None
+        self._flat: FlatState | None = None
+        self._flat_state()
 
     def reset_state(self) -> None:
         """Forget its variables' optimizer slots, e.g. after rolling the weights back.
@@ -155,6 +164,7 @@ class minimization(Operation):
         """
         for slots in self._states:
             slots.clear()
+        self.optimizer._slot_changes += 1
 
     def last_gradients(self) -> dict[Variable, np.ndarray]:
         """Copies of the gradients its last run applied, by variable, in each one's dtype.
@@ -175,43 +185,75 @@ class minimization(Operation):
 
     def kernels(self) -> list[Any]:
         """The step for a session's program (engine.plans): backward pass, then updates."""
-        gradients = GradientSlots(self._plan)
-        return [*backward_kernels(self._plan, gradients), _UpdateKernel(self, gradients.values)]
+        flat = self._flat_state()
+        gradients = GradientSlots(self._plan, None if flat is None else flat.homes)
+        return [
+            *backward_kernels(self._plan, gradients),
+            _UpdateKernel(self, gradients.values, flat),
+        ]
+
+    def _flat_state(self) -> FlatState | None:
+        """The arrays its programs share for updating all variables at once, made for the
+        variables as they are now; None if they cannot share them."""
+        if self._flat is None or not self._flat.matches(self._targets):
+            fits = FlatState.fits(self._targets)
+            self._flat = FlatState(self.optimizer, self._targets) if fits else None
+            if self._flat is not None:
+                self._flat.bind(slots=False)
+        return self._flat
 
 
 class _UpdateKernel:
-    """The updates of a training op's variables, each with a scratch array like it."""
+    """The updates of a training op's variables: all at once through `flat` when its arrays
+    are in place, else one by one, each with a scratch array like it."""
 
-    def __init__(self, op: minimization, grads: list[Any]) -> None:
-        self.op, self.grads = op, grads
+    def __init__(self, op: minimization, grads: list[Any], flat: FlatState | None) -> None:
+        self.op, self.grads, self.flat = op, grads, flat
         self.note = f"while updating the variables of {op!r}"
 
     def prepare(self) -> None:
-        op, grads = self.op, self.grads
+        op, grads, flat = self.op, self.grads, self.flat
         update = op.optimizer._update
         targets = [
             (variable, slot, state, np.empty_like(variable.output))
             for variable, slot, state in op._targets
         ]
 
-        def run() -> None:
+        def one_by_one() -> None:
             op._last = grads
             for variable, slot, state, scratch in targets:
                 grad = grads[slot]
                 if grad is not None:
-                    update(variable, grad, state, scratch)
+                    update(variable.output, grad, state, scratch)
 
-        self.run = run
-        run()
+        if flat is None:
+            self.run = one_by_one
+        else:
+            misses = 0  # updates in a row that could not go through `flat`
+
+            def run() -> None:
+                nonlocal misses
+                if misses < 3 and flat.update(grads):
+                    misses = 0
+                else:  # a gradient not computed into its view, or slots that cannot be
+                    # shared: from the third miss in a row on, one by one for good
+                    misses += 1
+                    one_by_one()
+                    flat.stale()  # slots made by a first update are arrays of their own
+                op._last = grads
+
+            self.run = run
+        one_by_one()
+        if flat is not None:
+            flat.stale()
 
 
 class GradientDescentOptimizer(Optimizer):
     """value -= learning_rate · gradient; it keeps no slots."""
 
     def _update(
-        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+        self, value: np.ndarray, grad: Any, slots: dict[str, Any], scratch: np.ndarray
     ) -> None:
-        value = variable.output
         value -= np.multiply(grad, self.learning_rate, out=scratch)
 
 
@@ -228,11 +270,11 @@ class MomentumOptimizer(Optimizer):
         self.momentum = momentum
 
     def _update(
-        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+        self, value: np.ndarray, grad: Any, slots: dict[str, Any], scratch: np.ndarray
     ) -> None:
         if not slots:
-            self._fill_missing_slots(variable, slots)
-        velocity, value = slots["velocity"], variable.output
+            self._fill_missing_slots(value, slots)
+        velocity = slots["velocity"]
         velocity *= self.momentum
         velocity += grad
         value -= np.multiply(velocity, self.learning_rate, out=scratch)
@@ -259,12 +301,12 @@ class AdamOptimizer(Optimizer):
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
 
     def _update(
-        self, variable: Variable, grad: Any, slots: dict[str, Any], scratch: np.ndarray
+        self, value: np.ndarray, grad: Any, slots: dict[str, Any], scratch: np.ndarray
     ) -> None:
         if len(slots) < 3:  # a first update, or only some slots were set
-            self._fill_missing_slots(variable, slots)
+            self._fill_missing_slots(value, slots)
         slots["t"] += 1
-        t, m, v, value = slots["t"], slots["m"], slots["v"], variable.output
+        t, m, v = slots["t"], slots["m"], slots["v"]
         m *= self.beta1
         m += np.multiply(grad, 1 - self.beta1, out=scratch)
         v *= self.beta2

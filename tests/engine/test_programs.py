@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import engine as ts
-from engine import fusion, plans
+from engine import fusion, plans, row_kernels
 from engine.ops import _add_gradient
 
 ACTIVATIONS = {"tanh": ts.tanh, "sigmoid": ts.sigmoid, "relu": ts.relu}
@@ -294,3 +294,41 @@ def test_an_error_in_a_later_run_still_names_the_op():
     with pytest.raises(FloatingPointError) as raised:
         session.run(out, {X: np.ones(3)})
     assert any("fragile_op" in note for note in raised.value.__notes__)
+
+
+def _train_classes(classes, points, dtype, soft_labels, monkeypatch=None):
+    """Mean softmax cross-entropy over `classes` on a 2-8-classes tanh MLP, five steps;
+    with `monkeypatch`, the op's own kernels instead of the column-wise ones."""
+    if monkeypatch is not None:
+        monkeypatch.setattr(row_kernels, "MAX_COLUMNS", 1)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((points, 2)).astype(dtype)
+    if soft_labels:
+        labels = rng.random((points, classes))
+        labels = (labels / labels.sum(axis=1, keepdims=True)).astype(dtype)
+    else:
+        labels = np.eye(classes, dtype=dtype)[rng.integers(0, classes, points)]
+    with ts.Graph().as_default():
+        X, C, _, _, loss, train = _mlp([2, 8, classes], dtype=dtype)
+    session = ts.Session()
+    losses = [session.run([train, loss], {X: x, C: labels})[1] for _ in range(5)]
+    return losses, loss.probabilities.copy(), _kernel_types(session)
+
+
+@pytest.mark.parametrize("soft_labels", [False, True], ids=["one-hot", "soft labels"])
+@pytest.mark.parametrize("points", [32, 1000], ids=["32 points", "1000 points"])
+@pytest.mark.parametrize("classes", [2, 3, 4])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_column_wise_softmax_cross_entropy_is_the_ops_own(
+    dtype, classes, points, soft_labels, monkeypatch
+):
+    losses, probabilities, kinds = _train_classes(classes, points, dtype, soft_labels)
+    assert {"SoftmaxCrossEntropyKernel", "SoftmaxCrossEntropyGradientKernel"} <= kinds
+    with monkeypatch.context() as patched:
+        plain_losses, plain_probabilities, _ = _train_classes(
+            classes, points, dtype, soft_labels, patched
+        )
+    np.testing.assert_array_equal(losses, plain_losses)
+    np.testing.assert_array_equal(probabilities, plain_probabilities)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
