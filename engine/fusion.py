@@ -22,9 +22,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from engine import kernels
 from engine.gradients import GradientSlots, GradientStep, gradient_function
 from engine.graph import Node, Operation
-from engine.kernels import by_rows, ones_vector, row_adder, row_sums
+from engine.kernels import Columns, by_rows, ones_vector, row_adder, row_sums
 from engine.ops import (
     _add_gradient,
     _log_softmax_gradient,
@@ -369,13 +370,22 @@ class CrossEntropyGradientKernel(_FusedKernel):
         put_z = self.slots.putter(group.z)
         put_labels = None if group.labels_slot is None else self.slots.putter(group.labels_slot)
         d_labels = np.empty_like(log_op.output) if put_labels is not None else None
+        # Few classes: the softmax times the labels' sums a column at a time (kernels.Columns).
+        narrow = p.ndim == 2 and p.shape[1] <= kernels.FEW_COLUMNS and d_z.dtype == p.dtype
+        probabilities, d_columns, sums = Columns(), Columns().of(d_z) if narrow else [], mass[:, 0]
 
         def run() -> None:
             g = values[top]
             if g is None:
                 return
-            c = labels_node.output
-            d = by_rows(np.multiply, softmax_op.output, row_sums(c, mass), out=d_z)
+            c, p = labels_node.output, softmax_op.output
+            if narrow and p.shape == d_z.shape:
+                row_sums(c, mass)
+                for column, into in zip(probabilities.of(p), d_columns, strict=True):
+                    np.multiply(column, sums, out=into)
+                d = d_z
+            else:
+                d = by_rows(np.multiply, p, row_sums(c, mass), out=d_z)
             np.subtract(d, c, out=d)
             d *= -g
             put_z(d)

@@ -16,6 +16,9 @@ import numpy as np
 # From this many rows on, numpy's broadcasting of one value per row (or of one row) over
 # short rows costs more than the arithmetic: numpy loops over the rows one at a time.
 MANY_ROWS = 256
+# Up to this many columns (classes), a column at a time (`Columns`) beats broadcasting one
+# value per row at every batch size.
+FEW_COLUMNS = 4
 
 
 def as_float(value: Any) -> np.ndarray:
@@ -87,6 +90,23 @@ def by_rows(ufunc: np.ufunc, a: np.ndarray, column: np.ndarray, out=None) -> np.
             ufunc(a[:, j], values, out=out[:, j])
         return out
     return ufunc(a, column, out=out)
+
+
+class Columns:
+    """Views of the columns of a 2-D array, made again only when it is another array.
+
+    A kernel that gets the same array run after run (an op's output buffer) then works a
+    column at a time without numpy's slicing cost every step.
+    """
+
+    def __init__(self) -> None:
+        self.array: np.ndarray | None = None  # the array the views are of
+        self._views: list[np.ndarray] = []
+
+    def of(self, a: np.ndarray) -> list[np.ndarray]:
+        if a is not self.array:
+            self.array, self._views = a, [a[:, j] for j in range(a.shape[1])]
+        return self._views
 
 
 def row_adder(z: np.ndarray) -> Callable[[np.ndarray], Any]:

@@ -25,7 +25,6 @@ import numpy as np
 from engine import fusion, row_kernels
 from engine.gradients import BackwardPlan, GradientSlots, GradientStep, RegisterGradient
 from engine.graph import Node, Operation, Variable, placeholder, topological_order
-from engine.ops import softmax_cross_entropy
 
 
 class Plan:
@@ -153,10 +152,9 @@ def forward_kernels(ops: list[Operation], fetched: set[int]) -> list[Any]:
             kernels += own_kernels()
         elif layer is None:
             kernel = op_kernel(op)
-            if type(op) is softmax_cross_entropy and not any(
-                id(n) in unstable for n in op.input_nodes
-            ):
-                kernel = row_kernels.SoftmaxCrossEntropyKernel(op, [kernel])
+            column_wise = row_kernels.FORWARD.get(type(op))
+            if column_wise is not None and not any(id(n) in unstable for n in op.input_nodes):
+                kernel = column_wise(op, [kernel])
             kernels.append(kernel)
         elif any(id(n) in unstable for n in layer.inputs):
             kernels += [op_kernel(part) for part in layer.ops]

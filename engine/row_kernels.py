@@ -1,13 +1,12 @@
-"""softmax_cross_entropy's forward and gradient as kernels bound to column views.
+"""softmax and softmax_cross_entropy as kernels working a column at a time.
 
 With few classes (a handful of columns), numpy's broadcasting of one value per row costs
 a microsecond on 32 rows and several times the arithmetic on 10,000: it loops over the
 rows. These kernels make their arrays and the views of their columns once, then subtract,
-divide and multiply a column at a time. They compute what `softmax_cross_entropy.compute`
-and `_softmax_cross_entropy_gradient` compute, the same numpy operations on the same values
-(so the results are the same bits), and the op's gradient function reads the arrays they
-leave on the op. Used when the op has its built-in gradient; any other values (3-D, many
-classes, mixed dtypes) get the op's own kernel.
+divide and multiply a column at a time. They compute what the ops' `compute` and
+`_softmax_cross_entropy_gradient` compute, the same numpy operations on the same values
+(so the results are the same bits), and leave on the op what its gradient (and a `log` of
+a softmax) reads. Any other values (3-D, many classes, mixed dtypes) get the op's own kernel.
 """
 
 from __future__ import annotations
@@ -17,27 +16,74 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from engine import kernels
 from engine.fusion import _FusedKernel
 from engine.gradients import GradientSlots, GradientStep
 from engine.graph import Operation
-from engine.kernels import ones_vector
-from engine.ops import _softmax_cross_entropy_gradient, softmax_cross_entropy
-
-# Up to this many classes, a column at a time beats broadcasting at every batch size.
-MAX_COLUMNS = 4
+from engine.kernels import Columns, ones_vector
+from engine.ops import _softmax_cross_entropy_gradient, softmax, softmax_cross_entropy
 
 
 def _columns(a: np.ndarray) -> list[np.ndarray]:
     return [a[:, j] for j in range(a.shape[1])]
 
 
+def _narrow(a: Any) -> bool:
+    return type(a) is np.ndarray and a.ndim == 2 and 1 < a.shape[1] <= kernels.FEW_COLUMNS
+
+
+def _shifted(columns: list[np.ndarray], most: np.ndarray, into: list[np.ndarray]) -> None:
+    """Each column minus the rows' maximum, into `into`: the stable softmax's exponents."""
+    np.maximum(columns[0], columns[1], out=most)
+    for column in columns[2:]:
+        np.maximum(most, column, out=most)
+    for column, out in zip(columns, into, strict=True):
+        np.subtract(column, most, out=out)
+
+
+class SoftmaxKernel(_FusedKernel):
+    """softmax.compute: e^(z − max z) over its row sums, or, when a log reads it, the
+    log-softmax first (kept for the log) and its exponential."""
+
+    def _fused(self) -> Callable[[], None] | None:
+        op = self.op
+        (node,) = op.input_nodes
+        z = node.output
+        if not (_narrow(z) and z.dtype.kind == "f"):
+            return None
+        rows, width = z.shape
+        shifted, e, most, total = np.empty_like(z), np.empty_like(z), *np.empty((2, rows), z.dtype)
+        shifted_columns, e_columns = _columns(shifted), _columns(e)
+        ones, logits, feeds_log = ones_vector(width, z.dtype), Columns(), op._feeds_log
+
+        def run() -> None:
+            z = node.output
+            if z is not logits.array and not (
+                type(z) is np.ndarray and z.shape == e.shape and z.dtype == e.dtype
+            ):
+                op.output = op.compute(z)
+                return
+            _shifted(logits.of(z), most, shifted_columns)
+            np.exp(shifted, out=e)
+            e.dot(ones, total)
+            if feeds_log:
+                np.log(total, out=total)
+                for column in shifted_columns:
+                    np.subtract(column, total, out=column)
+                op._log_parts = (np.exp(shifted, out=e), shifted)
+            else:
+                for column in e_columns:
+                    np.divide(column, total, out=column)
+            op.output = e
+
+        return run
+
+
 def _fits(logits: Any, labels: Any) -> bool:
     return (
-        type(logits) is np.ndarray
+        _narrow(logits)
         and type(labels) is np.ndarray
-        and logits.ndim == 2
         and logits.shape == labels.shape
-        and 1 < logits.shape[1] <= MAX_COLUMNS
         and logits.dtype.kind == "f"
         and labels.dtype == logits.dtype
     )
@@ -56,23 +102,17 @@ class SoftmaxCrossEntropyKernel(_FusedKernel):
         shifted, e = np.empty_like(z), np.empty_like(z)
         most, total, mass = (np.empty(rows, z.dtype) for _ in range(3))
         shifted_columns, e_columns = _columns(shifted), _columns(e)
-        ones = ones_vector(width, z.dtype)
+        ones, logits = ones_vector(width, z.dtype), Columns()
         parts = (shifted, total[:, None], mass[:, None])
-        bound: list[Any] = [None, None]  # the logits array and its columns
 
         def run() -> None:
             z, c = logits_node.output, labels_node.output
-            if z is not bound[0]:
-                if not (_fits(z, c) and z.shape == shifted.shape and z.dtype == shifted.dtype):
-                    op.output = op.compute(z, c)
-                    return
-                bound[:] = z, _columns(z)
-            columns = bound[1]
-            np.maximum(columns[0], columns[1], out=most)
-            for column in columns[2:]:
-                np.maximum(most, column, out=most)
-            for column, into in zip(columns, shifted_columns, strict=True):
-                np.subtract(column, most, out=into)
+            if z is not logits.array and not (
+                _fits(z, c) and z.shape == shifted.shape and z.dtype == shifted.dtype
+            ):  # the program's shapes fix the labels' shape and dtype; the logits are checked
+                op.output = op.compute(z, c)
+                return
+            _shifted(logits.of(z), most, shifted_columns)
             np.exp(shifted, out=e)
             e.dot(ones, total)
             for column in e_columns:
@@ -83,6 +123,13 @@ class SoftmaxCrossEntropyKernel(_FusedKernel):
             op.output = (np.vdot(mass, total) - np.vdot(c, shifted)) / rows
 
         return run
+
+
+# The forward kernels, by the op they compute (engine.plans wraps the op's own kernel).
+FORWARD: dict[type, type[_FusedKernel]] = {
+    softmax: SoftmaxKernel,
+    softmax_cross_entropy: SoftmaxCrossEntropyKernel,
+}
 
 
 class SoftmaxCrossEntropyGradient(NamedTuple):
@@ -131,21 +178,18 @@ class SoftmaxCrossEntropyGradientKernel(_FusedKernel):
         d = np.empty_like(p)
         d_columns = _columns(d)
         put = self.slots.putter(self.step.targets[0][1])
-        rows = p.shape[0]
-        bound: list[Any] = [None, None, None]  # the softmax, its columns, the labels' sums
+        rows, probabilities, sums = p.shape[0], Columns(), Columns()
 
         def run() -> None:
             g = values[slot]
             if g is None:
                 return
             p = op.probabilities
-            if p is not bound[0]:
-                if p.shape != d.shape or p.dtype != d.dtype:
-                    put(self.step.call(g)[0])
-                    return
-                bound[:] = p, _columns(p), op._parts[2][:, 0]
-            mass = bound[2]
-            for column, into in zip(bound[1], d_columns, strict=True):
+            if p.shape != d.shape or p.dtype != d.dtype:
+                put(self.step.call(g)[0])
+                return
+            mass = sums.of(op._parts[2])[0]
+            for column, into in zip(probabilities.of(p), d_columns, strict=True):
                 np.multiply(column, mass, out=into)
             np.subtract(d, labels_node.output, out=d)
             np.multiply(d, g / rows, out=d)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import engine as ts
-from engine import fusion, plans, row_kernels
+from engine import fusion, kernels, plans
 from engine.ops import _add_gradient
 
 ACTIVATIONS = {"tanh": ts.tanh, "sigmoid": ts.sigmoid, "relu": ts.relu}
@@ -300,7 +300,7 @@ def _train_classes(classes, points, dtype, soft_labels, monkeypatch=None):
     """Mean softmax cross-entropy over `classes` on a 2-8-classes tanh MLP, five steps;
     with `monkeypatch`, the op's own kernels instead of the column-wise ones."""
     if monkeypatch is not None:
-        monkeypatch.setattr(row_kernels, "MAX_COLUMNS", 1)
+        monkeypatch.setattr(kernels, "FEW_COLUMNS", 1)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((points, 2)).astype(dtype)
     if soft_labels:
@@ -332,3 +332,38 @@ def test_column_wise_softmax_cross_entropy_is_the_ops_own(
     np.testing.assert_array_equal(probabilities, plain_probabilities)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
 
+
+
+def _train_tutorial(classes, points, monkeypatch=None):
+    """The tutorial's -Σ c · log softmax(xW + b) and a fetched softmax of its own, five
+    steps; with `monkeypatch`, without the column-wise kernels."""
+    if monkeypatch is not None:
+        monkeypatch.setattr(kernels, "FEW_COLUMNS", 1)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((points, 2)).astype(np.float32)
+    c = np.eye(classes, dtype=np.float32)[rng.integers(0, classes, points)]
+    with ts.Graph().as_default():
+        X, C = ts.placeholder(dtype=np.float32), ts.placeholder(dtype=np.float32)
+        W = ts.Variable(rng.standard_normal((2, classes)).astype(np.float32))
+        b = ts.Variable(np.zeros(classes, np.float32))
+        p = ts.softmax(X @ W + b)
+        loss = -ts.reduce_sum(ts.reduce_sum(C * ts.log(p), axis=1))
+        plain = ts.softmax(X @ W)
+        train = ts.GradientDescentOptimizer(0.01).minimize(loss)
+    session = ts.Session()
+    runs = [session.run([train, loss, p, plain], {X: x, C: c})[1:] for _ in range(5)]
+    return runs, _kernel_types(session)
+
+
+@pytest.mark.parametrize("points", [30, 1000], ids=["30 points", "1000 points"])
+@pytest.mark.parametrize("classes", [2, 3, 4])
+def test_column_wise_softmax_and_tutorial_cross_entropy_are_the_ops_own(
+    classes, points, monkeypatch
+):
+    runs, kinds = _train_tutorial(classes, points)
+    assert {"SoftmaxKernel", "CrossEntropyGradientKernel"} <= kinds
+    with monkeypatch.context() as patched:
+        plain_runs, _ = _train_tutorial(classes, points, patched)
+    for run, plain_run in zip(runs, plain_runs, strict=True):
+        for value, plain in zip(run, plain_run, strict=True):
+            np.testing.assert_array_equal(value, plain)
