@@ -180,6 +180,8 @@ def test_a_batch_size_trains_in_epochs_and_shows_the_batch_loss(qtbot, window):
     assert len(curve(window, "batch")[0]) == 0
     tick(qtbot, box)
     assert len(curve(window, "batch")[0]) == 50
+    tick(qtbot, box)
+    assert not box.isChecked() and len(curve(window, "batch")[0]) == 0
 
 
 def test_an_l2_penalty_is_said_and_keeps_the_weights_small(qtbot, window):
