@@ -110,7 +110,9 @@ def in_app(app, window: MainWindow, settings, xy, labels, seconds: float) -> dic
 
     def render():
         original()
-        shown.append((time.perf_counter(), window.workspace.latest.created))
+        latest = window.workspace.latest
+        if latest is not None:  # None between a new model and its first snapshot
+            shown.append((time.perf_counter(), latest.created))
 
     window._render_numbers = render
     # Snapshots emitted (counted on the worker thread) but not yet delivered to the GUI.
