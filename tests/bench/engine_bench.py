@@ -16,7 +16,8 @@ gets its batches the same way (`Batches`), BLAS and PyTorch use one thread (as t
 and glibc's malloc is tuned as the app used to tune it (`--untuned` leaves it).
 Prints medians of steps/s; the runners of a workload take turns within each repeat, so their
 ratios stay fair on a machine whose load changes. Then W3 and W4 again, each measurement in
-a fresh process with and without the malloc tuning, since mallopt cannot be undone.
+a fresh process with and without the malloc tuning, since mallopt cannot be undone: the
+median of at least 5 back-to-back pairs' ratios.
 """
 
 from __future__ import annotations
@@ -345,24 +346,35 @@ def compare(names: list[str], seconds: float, repeats: int) -> None:
             _print_row(name, runner, rate, reference, torch)
 
 
+def _child_rate(prefix: str, runner: str, seconds: float, tuned: bool) -> float:
+    command = [sys.executable, __file__, "--child", prefix, runner, "--seconds", str(seconds)]
+    output = subprocess.run(command + ([] if tuned else ["--untuned"]),
+                            capture_output=True, text=True, check=True)
+    return float(output.stdout)
+
+
 def malloc_comparison(seconds: float, repeats: int) -> None:
-    """W3 and W4 with and without the malloc tuning, each sample in a fresh process."""
+    """W3 and W4 with and without the malloc tuning, each sample in a fresh process.
+
+    The two of a pair run back to back, in turn first, and the ratio is the median of the
+    pairs' ratios: processes started seconds apart see this machine's drift.
+    """
     if not _tune_malloc():
         print("\nno malloc tuning here (it needs glibc): nothing to compare")
         return
-    print(f"\n{'workload':34} {'runner':16} {'tuned':>10} {'untuned':>10} {'ratio':>7}")
+    print(f"\n{'workload':34} {'runner':16} {'tuned':>10} {'untuned':>10} {'ratio':>7}  pairs")
     for prefix in MALLOC_WORKLOADS:
         name, _ = _workload(prefix)
-        samples = {(r, tuned): [] for r in MALLOC_RUNNERS for tuned in (True, False)}
-        for _ in range(repeats):
-            for runner, tuned in samples:
-                command = [sys.executable, __file__, "--child", prefix, runner]
-                command += ["--seconds", str(seconds)] + ([] if tuned else ["--untuned"])
-                output = subprocess.run(command, capture_output=True, text=True, check=True)
-                samples[runner, tuned].append(float(output.stdout))
         for runner in MALLOC_RUNNERS:
-            tuned, untuned = (statistics.median(samples[runner, t]) for t in (True, False))
-            print(f"{name:34} {runner:16} {_rate(tuned)} {_rate(untuned)} {untuned / tuned:6.2f}x")
+            pairs = []
+            for i in range(max(repeats, 5)):
+                order = (True, False) if i % 2 == 0 else (False, True)
+                rates = {tuned: _child_rate(prefix, runner, seconds, tuned) for tuned in order}
+                pairs.append((rates[True], rates[False]))
+            tuned, untuned = (statistics.median(p[k] for p in pairs) for k in (0, 1))
+            ratios = sorted(u / t for t, u in pairs)
+            print(f"{name:34} {runner:16} {_rate(tuned)} {_rate(untuned)} "
+                  f"{statistics.median(ratios):6.2f}x  {ratios[0]:.2f}-{ratios[-1]:.2f}")
 
 
 def main() -> None:
