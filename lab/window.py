@@ -125,7 +125,6 @@ class MainWindow(QMainWindow):
         self._actions = self._build_menus()
         self._background = Background(self)
         self._focused_keys = FocusedKeys(self)
-        QApplication.instance().installEventFilter(self._focused_keys)
 
         self.worker = TrainingWorker()
         self.worker.snapshotReady.connect(self._show_snapshot)
