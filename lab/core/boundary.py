@@ -162,11 +162,18 @@ def contour_segments(field: np.ndarray, rect: Rect, level: float = 0.0) -> np.nd
         return np.empty((0, 2, 2))
     x0, y0, x1, y1 = rect
     dx, dy = (x1 - x0) / nx, (y1 - y0) / ny
-    corners = np.stack([field[:-1, :-1], field[:-1, 1:], field[1:, 1:], field[1:, :-1]])
-    xs = x0 + (np.arange(nx - 1) + 0.5) * dx
-    ys = y0 + (np.arange(ny - 1) + 0.5) * dy
-    corner_x = np.stack([xs, xs + dx, xs + dx, xs])[:, None, :]
-    corner_y = np.stack([ys, ys, ys + dy, ys + dy])[:, :, None]
+    # Only the squares the level crosses (a few hundred of 9,000 on the app's grid): those
+    # whose corners are not all on one side. Row-major, as the grid.
+    side = field > 0
+    iy, ix = np.nonzero(
+        (side[:-1, :-1] != side[:-1, 1:])
+        | (side[:-1, 1:] != side[1:, 1:])
+        | (side[1:, 1:] != side[1:, :-1])
+    )
+    corners = np.stack([field[iy, ix], field[iy, ix + 1], field[iy + 1, ix + 1], field[iy + 1, ix]])
+    xs, ys = x0 + (ix + 0.5) * dx, y0 + (iy + 0.5) * dy
+    corner_x = np.stack([xs, xs + dx, xs + dx, xs])
+    corner_y = np.stack([ys, ys, ys + dy, ys + dy])
     above = corners > 0
     crossed, points = [], []
     for start, end in _EDGES:
@@ -177,11 +184,11 @@ def contour_segments(field: np.ndarray, rect: Rect, level: float = 0.0) -> np.nd
             corner_x[start] + t * (corner_x[end] - corner_x[start]),
             corner_y[start] + t * (corner_y[end] - corner_y[start]),
         ], axis=-1))
-    crossed, points = np.stack(crossed), np.stack(points)  # (4, ...), (4, ..., 2)
+    crossed, points = np.stack(crossed), np.stack(points)  # (4, m), (4, m, 2)
     count = crossed.sum(axis=0)
     pairs = np.argsort(~crossed, axis=0, kind="stable")[:2]  # the first two crossed edges
     two = count == 2
-    segments = [np.stack([np.take_along_axis(points, pairs[k][None, ..., None], 0)[0][two]
+    segments = [np.stack([np.take_along_axis(points, pairs[k][None, :, None], 0)[0][two]
                           for k in (0, 1)], axis=1)]
     four = count == 4
     if four.any():
@@ -195,7 +202,7 @@ def contour_segments(field: np.ndarray, rect: Rect, level: float = 0.0) -> np.nd
             np.stack([edge[0], np.where(joined, edge[1], edge[3])], axis=1),
             np.stack([edge[2], np.where(joined, edge[3], edge[1])], axis=1),
         ]
-    return np.concatenate(segments) if segments else np.empty((0, 2, 2))
+    return np.concatenate(segments)
 
 
 def decision_contour(probabilities: np.ndarray, rect: Rect) -> np.ndarray:
