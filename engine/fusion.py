@@ -266,6 +266,9 @@ class DenseGradientKernel(_FusedKernel):
         d_bias = slots.buffer(layer.bias[1], layer.bias[0].output)
         d_w = slots.buffer(layer.w, w)
         d_h = slots.buffer(layer.h, h) if layer.h is not None else None
+        # W transposed into an array of its own: BLAS multiplies by a transposed small W
+        # through a slow path (10,000 x 8 by 8 x 8: 47 us, copy and product 31 us).
+        w_t = np.empty((w.shape[1], w.shape[0]), w.dtype)
         put_bias, put_h, put_w = (
             None if slot is None else slots.putter(slot)
             for slot in (layer.bias[1], layer.h, layer.w)
@@ -282,7 +285,8 @@ class DenseGradientKernel(_FusedKernel):
             if put_w is not None:
                 put_w(h_node.output.T.dot(g, d_w))
             if put_h is not None:
-                put_h(g.dot(w_node.output.T, d_h))
+                np.copyto(w_t, w_node.output.T)
+                put_h(g.dot(w_t, d_h))
 
         return run
 
