@@ -319,13 +319,19 @@ class GradientSlots:
         ]
         self._scratch: np.ndarray | None = None
 
-    def buffer(self, slot: int | None, like: np.ndarray) -> np.ndarray:
-        """An array like `like` for a kernel to compute `slot`'s only gradient into, run after
-        run: the slot's home if it has one of that shape and dtype, else a new array."""
+    def home(self, slot: int | None, like: Any) -> np.ndarray | None:
+        """`slot`'s home, for a kernel to compute its only gradient into run after run, if
+        it has one of `like`'s shape and dtype (`like` may be a numpy scalar)."""
         home = self._homes.get(slot) if slot is not None and self.counts[slot] == 1 else None
-        if home is not None and home.shape == like.shape and home.dtype == like.dtype:
-            return home
-        return np.empty_like(like)
+        if home is None or np.shape(like) != home.shape:
+            return None
+        return home if getattr(like, "dtype", None) == home.dtype else None
+
+    def buffer(self, slot: int | None, like: np.ndarray) -> np.ndarray:
+        """An array like `like` for a kernel to compute `slot`'s only gradient into: its
+        home if it has one that fits, else a new array."""
+        home = self.home(slot, like)
+        return np.empty_like(like) if home is None else home
 
     def scratch(self, like: np.ndarray) -> np.ndarray:
         """An array shaped like `like` for values a kernel uses only while it runs (never

@@ -133,7 +133,11 @@ class placeholder(Node):
 
 
 class Variable(Node):
-    """A trainable array; optimizers update `value` in place."""
+    """A trainable array; optimizers update `value` in place.
+
+    From `minimize` on, `value` is a view of an array the training op shares among its
+    variables (engine.flat_update), so that it can update them all at once.
+    """
 
     kind = "Variable"
     # How many times any variable was given a new array: sessions' prepared programs check

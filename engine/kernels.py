@@ -166,7 +166,10 @@ def unbroadcast(grad: Any, shape: tuple[int, ...], out: np.ndarray | None = None
     if extra == 1 and grad.shape[1:] == shape:
         return fast_sum(grad, 0, out)
     if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+        leading = tuple(range(extra))
+        if grad.shape[extra:] == shape and out is not None and out.shape == shape:
+            return np.add.reduce(grad, axis=leading, out=out)
+        grad = grad.sum(axis=leading)
         if grad.shape == shape:
             return grad
     kept = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)

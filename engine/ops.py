@@ -119,7 +119,7 @@ def _product_gradient(grad: Any, other: Any, shape: tuple[int, ...], out) -> Any
     """grad · other, summed down to `shape` where numpy broadcast the input."""
     if shape_of(grad) == shape:
         return np.multiply(grad, other, out=out)
-    return unbroadcast(grad * other, shape)
+    return unbroadcast(grad * other, shape, out)
 
 
 class matmul(Operation):

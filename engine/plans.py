@@ -278,13 +278,13 @@ class GradientKernel:
                 if result[index] is not None:
                     self.slots.putter(slot)(result[index])
             if _takes_out(step.function):
-                slot_of = dict(step.targets)
-                buffers = [
-                    None if fresh is None else self.slots.buffer(slot_of.get(i), fresh)
-                    for i, fresh in enumerate(
-                        _fresh_buffer(r, [grad], result[:i]) for i, r in enumerate(result)
-                    )
-                ]
+                slot_of, buffers = dict(step.targets), []
+                for i, r in enumerate(result):
+                    # A variable's gradient goes into its shared view (engine.flat_update).
+                    into = None if r is None else self.slots.home(slot_of.get(i), r)
+                    if into is None:
+                        into = _fresh_buffer(r, [grad], result[:i])
+                    buffers.append(into)
                 if any(b is not None for b in buffers):
                     out = buffers[0] if step.single else tuple(buffers)
         self.run = _gradient_kernel(step, self.slots, out)

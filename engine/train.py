@@ -5,7 +5,8 @@ pass with the given feed and then one update; `run([train_op, loss])` computes t
 `learning_rate` (and the other settings) are read at every step, so they can change mid-run.
 What an optimizer carries between steps is in per-variable slots (`get_slot`, `set_slot`),
 as in TensorFlow 1, so a run can be saved and resumed exactly. Updates are made in place,
-in the variable's dtype, through one scratch array per variable: a step allocates nothing.
+in the variable's dtype, for all variables at once through arrays they share
+(engine.flat_update), or one by one through a scratch array each: a step allocates nothing.
 """
 
 from __future__ import annotations

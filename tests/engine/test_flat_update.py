@@ -140,3 +140,32 @@ def test_a_variable_keeps_its_array_from_minimize_on_and_a_new_value_is_trained(
     b2 = variables[3].value
     assert b2.dtype == np.float32 and abs(b2[0] - 5.0) < 0.5 and abs(b2[1] + 5.0) < 0.5
     assert b2[0] != 5.0  # trained from the new value, not from the old array
+
+
+def test_gradients_of_plain_ops_are_computed_into_the_shared_array(monkeypatch):
+    """Not a dense layer: an elementwise product and a sum, each variable's gradient from
+    its op's own kernel."""
+
+    def run(one_by_one):
+        with monkeypatch.context() as patched:
+            if one_by_one:
+                patched.setattr(FlatState, "fits", staticmethod(lambda targets: False))
+            rng = np.random.default_rng(2)
+            x, y = rng.standard_normal((30, 3)), rng.standard_normal((30, 3))
+            with ts.Graph().as_default():
+                X, Y = ts.placeholder(), ts.placeholder()
+                scale, shift = ts.Variable(np.ones(3)), ts.Variable(0.5)
+                loss = ts.reduce_mean(ts.square(X * scale + shift - Y))
+                train = ts.MomentumOptimizer(0.1).minimize(loss)
+            session = ts.Session()
+            for _ in range(5):
+                session.run([train, loss], {X: x, Y: y})
+            grads = train.last_gradients()
+            if not one_by_one:
+                flat = train._flat
+                assert all(train._last[slot] is flat.homes[slot] for _, slot, _ in flat.targets)
+            return [scale.value.copy(), shift.value.copy()], [grads[scale], grads[shift]]
+
+    (values, grads), (plain_values, plain_grads) = run(False), run(True)
+    for got, expected in zip(values + grads, plain_values + plain_grads, strict=True):
+        np.testing.assert_array_equal(got, expected)
