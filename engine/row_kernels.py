@@ -24,10 +24,6 @@ from engine.kernels import Columns, ones_vector
 from engine.ops import _softmax_cross_entropy_gradient, softmax, softmax_cross_entropy
 
 
-def _columns(a: np.ndarray) -> list[np.ndarray]:
-    return [a[:, j] for j in range(a.shape[1])]
-
-
 def _narrow(a: Any) -> bool:
     return type(a) is np.ndarray and a.ndim == 2 and 1 < a.shape[1] <= kernels.FEW_COLUMNS
 
@@ -53,7 +49,7 @@ class SoftmaxKernel(_FusedKernel):
             return None
         rows, width = z.shape
         shifted, e, most, total = np.empty_like(z), np.empty_like(z), *np.empty((2, rows), z.dtype)
-        shifted_columns, e_columns = _columns(shifted), _columns(e)
+        shifted_columns, e_columns = Columns().of(shifted), Columns().of(e)
         ones, logits, feeds_log = ones_vector(width, z.dtype), Columns(), op._feeds_log
 
         def run() -> None:
@@ -101,7 +97,7 @@ class SoftmaxCrossEntropyKernel(_FusedKernel):
         rows, width = z.shape
         shifted, e = np.empty_like(z), np.empty_like(z)
         most, total, mass = (np.empty(rows, z.dtype) for _ in range(3))
-        shifted_columns, e_columns = _columns(shifted), _columns(e)
+        shifted_columns, e_columns = Columns().of(shifted), Columns().of(e)
         ones, logits = ones_vector(width, z.dtype), Columns()
         parts = (shifted, total[:, None], mass[:, None])
 
@@ -176,7 +172,7 @@ class SoftmaxCrossEntropyGradientKernel(_FusedKernel):
         ):
             return None
         d = np.empty_like(p)
-        d_columns = _columns(d)
+        d_columns = Columns().of(d)
         put = self.slots.putter(self.step.targets[0][1])
         rows, probabilities, sums = p.shape[0], Columns(), Columns()
 
