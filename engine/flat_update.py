@@ -31,20 +31,18 @@ class FlatState:
         values = [variable.output for variable, _, _ in targets]
         self.shapes = [v.shape for v in values]
         self.dtype = values[0].dtype
-        sizes = [v.size for v in values]
-        self._values, self._value_views = _split(sum(sizes), self.dtype, self.shapes)
-        self._grads, grad_views = _split(sum(sizes), self.dtype, self.shapes)
+        size = sum(v.size for v in values)
+        self._values, self._value_views = _split(size, self.dtype, self.shapes)
+        self._grads, grad_views = _split(size, self.dtype, self.shapes)
         self.homes = {slot: view for (_, slot, _), view in zip(targets, grad_views, strict=True)}
         self._grad_views = grad_views
-        self._scratch = np.empty(sum(sizes), self.dtype)
+        self._scratch = np.empty(size, self.dtype)
         self._counts = frozenset(optimizer._STEP_COUNT_SLOTS)
         self._slots: dict[str, Any] = {}
         self._slot_views: dict[str, list[np.ndarray]] = {}
         for name in optimizer._SLOT_NAMES:
             if name not in self._counts:
-                self._slots[name], self._slot_views[name] = _split(
-                    sum(sizes), self.dtype, self.shapes
-                )
+                self._slots[name], self._slot_views[name] = _split(size, self.dtype, self.shapes)
         self._seen: tuple[int, int] | None = None  # (Variable.assignments, slot changes)
 
     @staticmethod

@@ -383,13 +383,13 @@ class CrossEntropyGradientKernel(_FusedKernel):
             if g is None:
                 return
             c, p = labels_node.output, softmax_op.output
+            row_sums(c, mass)
             if narrow and p.shape == d_z.shape:
-                row_sums(c, mass)
                 for column, into in zip(probabilities.of(p), d_columns, strict=True):
                     np.multiply(column, sums, out=into)
                 d = d_z
             else:
-                d = by_rows(np.multiply, p, row_sums(c, mass), out=d_z)
+                d = by_rows(np.multiply, p, mass, out=d_z)
             np.subtract(d, c, out=d)
             d *= -g
             put_z(d)
