@@ -10,6 +10,7 @@
 from engine import train
 from engine.gradients import GradientFlow, RegisterGradient, compute_gradients, trace_gradients
 from engine.graph import Graph, Node, Operation, Variable, constant, get_default_graph, placeholder
+from engine.kernels import in_layer_order
 from engine.ops import (
     abs,  # shadows the builtin inside this package only, as tf.abs does in TensorFlow
     add,
@@ -50,6 +51,7 @@ __all__ = [
     "constant",
     "exp",
     "get_default_graph",
+    "in_layer_order",
     "log",
     "matmul",
     "multiply",

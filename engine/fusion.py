@@ -25,7 +25,15 @@ import numpy as np
 from engine import kernels
 from engine.gradients import GradientSlots, GradientStep, gradient_function
 from engine.graph import Node, Operation
-from engine.kernels import Columns, by_rows, ones_vector, row_adder, row_sums
+from engine.kernels import (
+    Columns,
+    by_rows,
+    column_major,
+    in_columns,
+    ones_vector,
+    row_adder,
+    row_sums,
+)
 from engine.ops import (
     _add_gradient,
     _log_softmax_gradient,
@@ -157,12 +165,20 @@ class DenseKernel(_FusedKernel):
         ops, (h, w, b) = self.layer.ops, self.layer.inputs
         if not _fits(h.output, w.output, b.output):
             return None
-        out = np.empty((h.output.shape[0], w.output.shape[1]), h.output.dtype)
+        (rows, fan_in), width = h.output.shape, w.output.shape[1]
+        order = "F" if column_major(rows, fan_in, width) else "C"
+        out = np.empty((rows, width), h.output.dtype, order=order)
         activation = ops[2].compute if len(ops) == 3 else None
         add_bias = row_adder(out)
+        # A column-major `out` is the transpose of W.T · h.T, which is C-contiguous.
+        into = out.T if in_columns(out) else None
 
         def run() -> None:
-            z = h.output.dot(w.output, out)
+            if into is None:
+                z = h.output.dot(w.output, out)
+            else:
+                np.dot(w.output.T, h.output.T, into)
+                z = out
             add_bias(b.output)
             if activation is not None:
                 activation(z, z)
@@ -266,8 +282,11 @@ class DenseGradientKernel(_FusedKernel):
         d_bias = slots.buffer(layer.bias[1], layer.bias[0].output)
         d_w = slots.buffer(layer.w, w)
         d_h = slots.buffer(layer.h, h) if layer.h is not None else None
-        # W transposed into an array of its own: BLAS multiplies by a transposed small W
-        # through a slow path (10,000 x 8 by 8 x 8: 47 us, copy and product 31 us).
+        # Column-major values (kernels.NARROW) are summed and multiplied along their columns:
+        # h's gradient as the transpose of W · g.T. Row-major: W transposed into an array of
+        # its own, as BLAS multiplies by a transposed small W through a slow path (10,000 x 8
+        # by 8 x 8: 47 us, copy and product 31 us).
+        g_columns, h_columns = in_columns(grad), d_h is not None and in_columns(d_h)
         w_t = np.empty((w.shape[1], w.shape[0]), w.dtype)
         put_bias, put_h, put_w = (
             None if slot is None else slots.putter(slot)
@@ -281,12 +300,17 @@ class DenseGradientKernel(_FusedKernel):
             if activation_gradient is not None:
                 g = activation_gradient(activation, g, dz)
             if put_bias is not None:
-                put_bias(ones.dot(g, d_bias))
+                put_bias(np.dot(g.T, ones, d_bias) if g_columns else ones.dot(g, d_bias))
             if put_w is not None:
                 put_w(h_node.output.T.dot(g, d_w))
-            if put_h is not None:
+            if put_h is None:
+                return
+            if h_columns:
+                np.dot(w_node.output, g.T, d_h.T)
+            else:
                 np.copyto(w_t, w_node.output.T)
-                put_h(g.dot(w_t, d_h))
+                g.dot(w_t, d_h)
+            put_h(d_h)
 
         return run
 
@@ -370,13 +394,14 @@ class CrossEntropyGradientKernel(_FusedKernel):
         ):
             return None
         mass = np.empty((*labels.shape[:-1], 1), labels.dtype)
-        d_z = np.empty(p.shape, np.result_type(p, labels))
+        d_z = np.empty_like(p, np.result_type(p, labels))
         put_z = self.slots.putter(group.z)
         put_labels = None if group.labels_slot is None else self.slots.putter(group.labels_slot)
         d_labels = np.empty_like(log_op.output) if put_labels is not None else None
         # Few classes: the softmax times the labels' sums a column at a time (kernels.Columns).
         narrow = p.ndim == 2 and p.shape[1] <= kernels.FEW_COLUMNS and d_z.dtype == p.dtype
         probabilities, d_columns, sums = Columns(), Columns().of(d_z) if narrow else [], mass[:, 0]
+        label_columns = Columns()
 
         def run() -> None:
             g = values[top]
@@ -384,13 +409,16 @@ class CrossEntropyGradientKernel(_FusedKernel):
                 return
             c, p = labels_node.output, softmax_op.output
             row_sums(c, mass)
-            if narrow and p.shape == d_z.shape:
-                for column, into in zip(probabilities.of(p), d_columns, strict=True):
+            if narrow and p.shape == d_z.shape == c.shape:
+                for column, labels, into in zip(
+                    probabilities.of(p), label_columns.of(c), d_columns, strict=True
+                ):  # the labels a column at a time too: they may be in another order than d
                     np.multiply(column, sums, out=into)
+                    np.subtract(into, labels, out=into)
                 d = d_z
             else:
                 d = by_rows(np.multiply, p, mass, out=d_z)
-            np.subtract(d, c, out=d)
+                np.subtract(d, c, out=d)
             d *= -g
             put_z(d)
             if put_labels is not None:

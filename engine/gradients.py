@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from engine.graph import Node, Operation, Variable, topological_order
-from engine.kernels import accumulate, one_like
+from engine.kernels import accumulate, in_columns, one_like
 
 GradientFunction = Callable[..., Any]
 
@@ -334,13 +334,14 @@ class GradientSlots:
         return np.empty_like(like) if home is None else home
 
     def scratch(self, like: np.ndarray) -> np.ndarray:
-        """An array shaped like `like` for values a kernel uses only while it runs (never
-        hands on). The kernels of a sweep share it: fewer big arrays compete for the
-        processor's caches."""
+        """An array shaped and ordered like `like` for values a kernel uses only while it
+        runs (never hands on). The kernels of a sweep share it: fewer big arrays compete for
+        the processor's caches."""
         kept = self._scratch
         if kept is None or kept.size < like.size or kept.dtype != like.dtype:
             kept = self._scratch = np.empty(like.size, like.dtype)
-        return kept[: like.size].reshape(like.shape)
+        order = "F" if like.ndim == 2 and in_columns(like) else "C"
+        return kept[: like.size].reshape(like.shape, order=order)
 
     def putter(self, slot: int) -> Callable[[Any], None]:
         """A function giving `slot` a gradient: setting it, or adding to it when several

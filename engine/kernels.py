@@ -19,6 +19,10 @@ MANY_ROWS = 256
 # Up to this many columns (classes), a column at a time (`Columns`) beats broadcasting one
 # value per row at every batch size.
 FEW_COLUMNS = 4
+# Up to this many columns, a layer's values of MANY_ROWS rows or more are kept column by
+# column (Fortran order): BLAS multiplies a long, narrow matrix up to twice as fast when its
+# long side is contiguous, and a column's elementwise work runs over contiguous memory.
+NARROW = 8
 
 
 def as_float(value: Any) -> np.ndarray:
@@ -62,6 +66,43 @@ def row_sums(a: Any, out: np.ndarray | None = None) -> Any:
 _ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
+def column_major(rows: int, *widths: int) -> bool:
+    """Whether a layer's values of `rows` rows are best kept column by column: when they are
+    many and the layer is narrow, its input and output widths up to NARROW. (A narrow output
+    of a wide input does better row-major: a product between orders costs more.)"""
+    return rows >= MANY_ROWS and max(widths) <= NARROW
+
+
+def in_layer_order(a: Any) -> np.ndarray:
+    """`a` as an array in the order a layer's values of its shape are kept (`column_major`).
+
+    Data fed in that order (points' features and targets) meet the layers' values in one
+    order: products and elementwise work then skip BLAS's slow paths and numpy's buffering.
+    """
+    a = np.asarray(a)
+    if a.ndim == 2 and column_major(*a.shape):
+        return np.asfortranarray(a)
+    return np.ascontiguousarray(a)
+
+
+def in_columns(a: np.ndarray) -> bool:
+    """Whether a 2-D array is column-major only (its transpose C-contiguous, not itself)."""
+    flags = a.flags
+    return flags.f_contiguous and not flags.c_contiguous
+
+
+def sum_of_products(a: Any, b: Any) -> Any:
+    """Σ a · b over two arrays of one shape. vdot flattens in C order, which copies a
+    column-major array: two of them go in transposed, a mix of orders a column at a time."""
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == b.ndim == 2:
+        a_columns, b_columns = in_columns(a), in_columns(b)
+        if a_columns and b_columns:
+            return np.vdot(a.T, b.T)
+        if a_columns or b_columns:
+            return sum(a[:, j].dot(b[:, j]) for j in range(a.shape[1]))
+    return np.vdot(a, b)
+
+
 def ones_vector(n: int, dtype: np.dtype) -> np.ndarray:
     """A read-only vector of n ones, made once per length and dtype."""
     try:
@@ -84,7 +125,7 @@ def by_rows(ufunc: np.ufunc, a: np.ndarray, column: np.ndarray, out=None) -> np.
         and column.shape == (a.shape[0], 1)
     ):
         if out is None:
-            out = np.empty(a.shape, np.result_type(a, column))
+            out = np.empty_like(a, np.result_type(a, column))  # in a's order
         values = column[:, 0]
         for j in range(a.shape[1]):
             ufunc(a[:, j], values, out=out[:, j])
@@ -114,10 +155,11 @@ def row_adder(z: np.ndarray) -> Callable[[np.ndarray], Any]:
 
     Narrow rows get a column at a time; wide ones, when there are many, a block of rows
     at a time, against the row tiled over a block (made by a product with a ones column):
-    2-5x faster than numpy's broadcasting, which adds to one row at a time.
+    2-5x faster than numpy's broadcasting, which adds to one row at a time. A column-major
+    `z` gets the broadcasting, which then runs down its contiguous columns.
     """
     rows, width = z.shape
-    if rows < MANY_ROWS:
+    if rows < MANY_ROWS or in_columns(z):  # column-major: numpy adds along its columns
         return partial(np.add, z, out=z)
     if width <= 4:
         columns = [z[:, j] for j in range(width)]

@@ -28,6 +28,7 @@ from engine.kernels import (
     row_sums,
     shape_of,
     smallest_normal,
+    sum_of_products,
     unbroadcast,
 )
 
@@ -451,7 +452,7 @@ class softmax_cross_entropy(_RowWise):
         mass = row_sums(labels, mass if mass.dtype == labels.dtype else None)
         self.probabilities, self._parts = e, (shifted, log_total, mass)
         count = z.shape[0] if z.ndim > 1 else 1
-        return (np.vdot(mass, log_total) - np.vdot(labels, shifted)) / count  # +0.0 at best
+        return (np.vdot(mass, log_total) - sum_of_products(labels, shifted)) / count  # +0.0 at best
 
     @property
     def log_probabilities(self) -> np.ndarray | None:

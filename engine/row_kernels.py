@@ -20,7 +20,7 @@ from engine import kernels
 from engine.fusion import _FusedKernel
 from engine.gradients import GradientSlots, GradientStep
 from engine.graph import Operation
-from engine.kernels import Columns, ones_vector
+from engine.kernels import Columns, ones_vector, sum_of_products
 from engine.ops import _softmax_cross_entropy_gradient, softmax, softmax_cross_entropy
 
 
@@ -116,7 +116,7 @@ class SoftmaxCrossEntropyKernel(_FusedKernel):
             np.log(total, out=total)
             c.dot(ones, mass)
             op.probabilities, op._parts = e, parts
-            op.output = (np.vdot(mass, total) - np.vdot(c, shifted)) / rows
+            op.output = (np.vdot(mass, total) - sum_of_products(c, shifted)) / rows
 
         return run
 
@@ -174,7 +174,7 @@ class SoftmaxCrossEntropyGradientKernel(_FusedKernel):
         d = np.empty_like(p)
         d_columns = Columns().of(d)
         put = self.slots.putter(self.step.targets[0][1])
-        rows, probabilities, sums = p.shape[0], Columns(), Columns()
+        rows, probabilities, sums, labels = p.shape[0], Columns(), Columns(), Columns()
 
         def run() -> None:
             g = values[slot]
@@ -185,9 +185,11 @@ class SoftmaxCrossEntropyGradientKernel(_FusedKernel):
                 put(self.step.call(g)[0])
                 return
             mass = sums.of(op._parts[2])[0]
-            for column, into in zip(probabilities.of(p), d_columns, strict=True):
+            for column, c, into in zip(
+                probabilities.of(p), labels.of(labels_node.output), d_columns, strict=True
+            ):  # the labels a column at a time too: they may be in another order than d
                 np.multiply(column, mass, out=into)
-            np.subtract(d, labels_node.output, out=d)
+                np.subtract(into, c, out=into)
             np.multiply(d, g / rows, out=d)
             put(d)
 

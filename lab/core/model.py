@@ -220,7 +220,9 @@ class Model:
         """What the `x` placeholder is fed for points at these positions: their features (in
         float32, a coordinate beyond its range becomes infinite, and training says so)."""
         with np.errstate(over="ignore"):
-            return feature_matrix(xy, self.settings.features).astype(self.dtype, copy=False)
+            return ts.in_layer_order(
+                feature_matrix(xy, self.settings.features).astype(self.dtype, copy=False)
+            )
 
     def targets(self, labels: np.ndarray, values: np.ndarray) -> np.ndarray:
         """What the `target` placeholder is fed for points of these classes or values."""

@@ -164,7 +164,8 @@ class _Points:
         return len(self.labels)
 
     def subset(self, rows: np.ndarray) -> _Points:
-        return _Points(self.features[rows], self.targets[rows], self.labels[rows],
+        fed = ts.in_layer_order  # the order the engine's layers keep their values in
+        return _Points(fed(self.features[rows]), fed(self.targets[rows]), self.labels[rows],
                        self.values[rows])
 
 
@@ -377,8 +378,8 @@ class TrainingRun:
         self.position += len(rows)
         if self.position >= count:  # that was the epoch's last batch
             self.epoch, self.position, self._order = self.epoch + 1, 0, None
-        return {self.model.x: self._train.features[rows],
-                self.model.target: self._train.targets[rows]}
+        return {self.model.x: ts.in_layer_order(self._train.features[rows]),
+                self.model.target: ts.in_layer_order(self._train.targets[rows])}
 
     def _measure(self) -> None:
         """The loss on all training points (when steps see batches) and on the test points,

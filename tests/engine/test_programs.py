@@ -74,6 +74,36 @@ def test_fused_layers_compute_what_the_ops_compute(activation, points, monkeypat
         np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("fed", ["row-major", "in layer order"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_narrow_layers_of_many_rows_keep_their_values_column_by_column(dtype, fed, monkeypatch):
+    """2-8-8-2 on 1,000 points: the layers' values column-major (kernels.NARROW), training to
+    what row-major values train to."""
+
+    def train():
+        x, c = _data(1000, dtype=dtype)
+        if fed == "in layer order":
+            x, c = ts.in_layer_order(x), ts.in_layer_order(c)
+        with ts.Graph().as_default():
+            X, C, variables, hidden, loss, train = _mlp([2, 8, 8, 2], dtype=dtype)
+        session = ts.Session()
+        losses = [session.run([train, loss], {X: x, C: c})[1] for _ in range(6)]
+        orders = [h.output.flags.f_contiguous and not h.output.flags.c_contiguous
+                  for h in hidden]
+        return losses, [v.value.copy() for v in variables], orders
+
+    losses, weights, orders = train()
+    assert orders == [True, True]
+    with monkeypatch.context() as patched:
+        patched.setattr(kernels, "NARROW", 0)
+        row_major_losses, row_major_weights, row_major_orders = train()
+    assert row_major_orders == [False, False]
+    tolerance = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(losses, row_major_losses, rtol=tolerance)
+    for weight, row_major in zip(weights, row_major_weights, strict=True):
+        np.testing.assert_allclose(weight, row_major, rtol=tolerance, atol=tolerance)
+
+
 CROSS_ENTROPIES = {
     "tutorial": lambda c, p: -ts.reduce_sum(ts.reduce_sum(c * ts.log(p), axis=1)),
     "one sum": lambda c, p: ts.negative(ts.reduce_sum(ts.multiply(ts.log(p), c))),
@@ -205,17 +235,22 @@ def test_a_shorter_last_batch_gets_a_program_of_its_own_once(monkeypatch):
         np.testing.assert_allclose(v.value, value, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("fed", ["row-major", "in layer order"])
+@pytest.mark.parametrize("sizes", [[2, 16, 16, 2], [2, 8, 8, 2]], ids=["16 wide", "8 wide"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "optimizer",
     [ts.GradientDescentOptimizer, ts.MomentumOptimizer, ts.AdamOptimizer],
     ids=["gradient descent", "momentum", "adam"],
 )
-def test_a_steady_state_training_step_allocates_no_big_array(dtype, optimizer):
-    """2-16-16-2 tanh on 10,000 points: no array of the points' size is made per step."""
+def test_a_steady_state_training_step_allocates_no_big_array(dtype, optimizer, sizes, fed):
+    """A tanh MLP on 10,000 points: no array of the points' size is made per step, whether
+    the data come row by row or column by column (as the narrow layers keep their values)."""
     x, c = _data(10_000, dtype=dtype)
+    if fed == "in layer order":
+        x, c = ts.in_layer_order(x), ts.in_layer_order(c)
     with ts.Graph().as_default():
-        X, C, _, _, loss, train = _mlp([2, 16, 16, 2], dtype=dtype, optimizer=optimizer(0.01))
+        X, C, _, _, loss, train = _mlp(sizes, dtype=dtype, optimizer=optimizer(0.01))
     session, fetches, feed = ts.Session(), [train, loss], {X: x, C: c}
     for _ in range(3):
         session.run(fetches, feed)
