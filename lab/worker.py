@@ -2,14 +2,14 @@
 
 It is the GUI's runner (lab.core.runner.Runner): every engine call happens on this thread;
 the workspace sends commands and gets Snapshots back. Pacing: the worker trains in ~5 ms
-slices (so commands take effect promptly), sends at most one snapshot per ~50 ms, and after
+slices (so commands take effect promptly), sends at most one snapshot per ~0.1 s, and after
 sending one waits until the GUI says it has handled it (or 0.25 s, should the GUI be stuck).
 So nothing queues up however fast training runs; the only other snapshots are the few that
 answer a user's command. Each snapshot carries the parts the views asked for (see
 lab.core.parts) that are due at their own pace.
 
 The GIL: the worker never sleeps to hand it over. Python's switch interval (5 ms) gives the
-GUI thread the GIL when it asks, and each snapshot's wait releases it at least every ~50 ms,
+GUI thread the GIL when it asks, and each snapshot's wait releases it at least every ~0.1 s,
 which bounds the worst case should numpy's brief GIL releases keep the GUI from taking it.
 Measured here, a `time.sleep(0)` after every slice cost ~2% of the worker's time and made
 the next slice slower too, while the GUI's timer lateness stayed at p99 1-5 ms without it.
@@ -43,8 +43,9 @@ from lab.core.training import (
 
 SLICE_SECONDS = 0.005
 # Every snapshot costs the worker a round trip to the GUI thread, and those whose parts
-# repaint a plot also wait for pyqtgraph's paint: 20 a second still look live.
-SNAPSHOT_INTERVAL = 1 / 20
+# repaint a plot also wait for pyqtgraph's paint. 10 a second, the loss curves' pace, look
+# live; more, in between, would carry only the numbers and slow training down.
+SNAPSHOT_INTERVAL = 1 / 10
 PAINT_TIMEOUT = 0.25
 
 

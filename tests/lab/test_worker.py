@@ -12,7 +12,7 @@ from lab.core.model import ModelSettings
 from lab.core.parts import PARTS
 from lab.core.points import validate_columns
 from lab.core.training import EndKind, RunConfig, RunEnd
-from lab.worker import PAINT_TIMEOUT, SNAPSHOT_INTERVAL, TrainingWorker
+from lab.worker import PAINT_TIMEOUT, TrainingWorker
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def worker(qtbot):
     assert w.shutdown()
 
 
-def test_snapshots_come_at_most_twenty_times_a_second(qtbot, worker):
+def test_snapshots_come_at_most_ten_times_a_second(qtbot, worker):
     arrivals = []
 
     def painted(snapshot):
@@ -39,8 +39,8 @@ def test_snapshots_come_at_most_twenty_times_a_second(qtbot, worker):
     with qtbot.waitSignal(worker.trainingFinished, timeout=5000) as finished:
         worker.stop()
     gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert len(arrivals) >= 10
-    assert min(gaps) >= SNAPSHOT_INTERVAL * 0.9
+    assert len(arrivals) >= 5
+    assert min(gaps) >= 0.09
     snapshot, end, ticket = finished.args
     assert end == RunEnd.stopped() and snapshot.step > 0 and ticket == 1
 
