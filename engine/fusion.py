@@ -287,7 +287,7 @@ class DenseGradientKernel(_FusedKernel):
         # its own, as BLAS multiplies by a transposed small W through a slow path (10,000 x 8
         # by 8 x 8: 47 us, copy and product 31 us).
         g_columns, h_columns = in_columns(grad), d_h is not None and in_columns(d_h)
-        w_t = np.empty((w.shape[1], w.shape[0]), w.dtype)
+        w_t = None if h_columns else np.empty((w.shape[1], w.shape[0]), w.dtype)
         put_bias, put_h, put_w = (
             None if slot is None else slots.putter(slot)
             for slot in (layer.bias[1], layer.h, layer.w)

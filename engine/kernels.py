@@ -19,9 +19,10 @@ MANY_ROWS = 256
 # Up to this many columns (classes), a column at a time (`Columns`) beats broadcasting one
 # value per row at every batch size.
 FEW_COLUMNS = 4
-# Up to this many columns, a layer's values of MANY_ROWS rows or more are kept column by
-# column (Fortran order): BLAS multiplies a long, narrow matrix up to twice as fast when its
-# long side is contiguous, and a column's elementwise work runs over contiguous memory.
+# A dense layer this narrow (its input and output widths) keeps its values of MANY_ROWS rows
+# or more column by column (Fortran order): BLAS multiplies a long, narrow matrix up to
+# twice as fast when its long side is contiguous, and elementwise work runs down contiguous
+# columns.
 NARROW = 8
 
 
@@ -63,9 +64,6 @@ def row_sums(a: Any, out: np.ndarray | None = None) -> Any:
     return np.add.reduce(a, axis=-1, keepdims=True, out=out)
 
 
-_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
-
-
 def column_major(rows: int, *widths: int) -> bool:
     """Whether a layer's values of `rows` rows are best kept column by column: when they are
     many and the layer is narrow, its input and output widths up to NARROW. (A narrow output
@@ -74,7 +72,8 @@ def column_major(rows: int, *widths: int) -> bool:
 
 
 def in_layer_order(a: Any) -> np.ndarray:
-    """`a` as an array in the order a layer's values of its shape are kept (`column_major`).
+    """`a` (data, a row per point) as an array in the order a narrow layer over as many rows
+    keeps its values (`column_major`).
 
     Data fed in that order (points' features and targets) meet the layers' values in one
     order: products and elementwise work then skip BLAS's slow paths and numpy's buffering.
@@ -101,6 +100,9 @@ def sum_of_products(a: Any, b: Any) -> Any:
         if a_columns or b_columns:
             return sum(a[:, j].dot(b[:, j]) for j in range(a.shape[1]))
     return np.vdot(a, b)
+
+
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
 
 
 def ones_vector(n: int, dtype: np.dtype) -> np.ndarray:
