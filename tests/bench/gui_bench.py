@@ -278,8 +278,9 @@ def main() -> None:
           f"{args.seconds:g} s")
     print(f"start-up to the first painted window: median {statistics.median(startup):.2f} s, "
           f"max {max(startup):.2f} s ({len(startup)} runs)")
-    header = (f"{'workload':26} {'app st/s':>9} {'headless':>9} {'ratio':>6} {'late p50':>8} "
-              f"{'p99':>6} {'max':>6} {'shown/s':>7} {'age p99':>7} {'queued':>6} final")
+    header = (f"{'workload':26} {'app st/s':>9} {'headless':>9} {'ratio':>6} {'ratios':>9} "
+              f"{'late p50':>8} {'p99':>6} {'max':>6} {'shown/s':>7} {'age p99':>7} {'queued':>6} "
+              "final")
     print(header)
     chosen = None if args.only is None else args.only.split(",")
     for name, (settings, kind, count, tab) in WORKLOADS.items():
@@ -299,11 +300,14 @@ def main() -> None:
         def med(key, rows=rows):
             return statistics.median(r[key] for r in rows)
 
-        print(f"{name:26} {med('rate'):9,.0f} {med('headless'):9,.0f} "
-              f"{med('ratio'):6.2f} {med('late_p50'):8.1f} {med('late_p99'):6.1f} "
-              f"{med('late_max'):6.1f} {med('shown_per_s'):7.1f} {med('age_p99'):7.0f} "
+        ratios = [r["ratio"] for r in rows]
+        print(f"{name:26} {med('rate'):9,.0f} {med('headless'):9,.0f} {med('ratio'):6.2f} "
+              f"{min(ratios):4.2f}-{max(ratios):4.2f} {med('late_p50'):8.1f} "
+              f"{med('late_p99'):6.1f} {med('late_max'):6.1f} {med('shown_per_s'):7.1f} "
+              f"{med('age_p99'):7.0f} "
               f"{max(r['queued'] for r in rows):6d} {all(r['final_shown'] for r in rows)}")
-    print("(lateness and age in ms; queued: most snapshots ever waiting for the GUI)")
+    print("(ratios: the lowest and highest of the runs' ratios; lateness and age in ms; "
+          "queued: most snapshots ever waiting for the GUI)")
     long_run(app, window, args.long_seconds)
     window.close()
 
