@@ -14,10 +14,11 @@ that the engine runs at best (float64 for the tutorial's W1); "numpy f64" is the
 such step, float64 and allocating, as earlier versions of this bench had it. Every runner
 gets its batches the same way (`Batches`), BLAS and PyTorch use one thread (as the app does),
 and glibc's malloc is tuned as the app used to tune it (`--untuned` leaves it).
-Prints medians of steps/s; the runners of a workload take turns within each repeat, so their
-ratios stay fair on a machine whose load changes. Then W3 and W4 again, each measurement in
-a fresh process with and without the malloc tuning, since mallopt cannot be undone: the
-median of at least 5 back-to-back pairs' ratios.
+Prints medians of steps/s. The runners of a workload take turns in rounds of a quarter
+second each, and a ratio is the median of the rounds' ratios: this machine's speed drifts
+by tens of percent over seconds, which runners a quarter second apart share. Then W3 and
+W4 again, each measurement in a fresh process with and without the malloc tuning, since
+mallopt cannot be undone: the median of at least 5 back-to-back pairs' ratios.
 """
 
 from __future__ import annotations
@@ -288,6 +289,7 @@ WORKLOADS: dict[str, Callable[[], dict[str, Callable]]] = {
 }
 MALLOC_WORKLOADS = ("W3", "W4")
 MALLOC_RUNNERS = ("engine f64", "engine f32")
+ROUND_SECONDS = 0.25
 
 
 def steps_per_second(step: Step, seconds: float) -> float:
@@ -296,13 +298,13 @@ def steps_per_second(step: Step, seconds: float) -> float:
         step()
         if time.perf_counter() > warm_until:
             break
-    count, start = 0, time.perf_counter()
-    chunk = 1
+    count, start, chunk = 0, time.perf_counter(), 1
     while (elapsed := time.perf_counter() - start) < seconds:
         for _ in range(chunk):
             step()
         count += chunk
-        chunk = max(1, min(50, int(count / elapsed / 100))) if elapsed else 1
+        # about 10 ms of steps between two readings of the clock, as measured so far
+        chunk = max(1, min(50, int(count / (time.perf_counter() - start) / 100)))
     return count / elapsed
 
 
@@ -326,24 +328,30 @@ def _rate(steps_per_second: float) -> str:
     return f"{steps_per_second:10,.{1 if steps_per_second < 100 else 0}f}"
 
 
-def _print_row(name: str, runner: str, rate: float, reference: float, torch: float | None):
-    vs_torch = f"{rate / torch:8.2f}x" if torch else "      --"
-    print(f"{name:34} {runner:16} {_rate(rate)} {rate / reference:8.2f}x {vs_torch}", flush=True)
+def _ratio(rates: list[float], reference: list[float] | None) -> str:
+    """The median of the rounds' ratios, each against the reference's rate in its round."""
+    if reference is None:
+        return "      --"
+    return f"{statistics.median(r / ref for r, ref in zip(rates, reference, strict=True)):8.2f}x"
 
 
 def compare(names: list[str], seconds: float, repeats: int) -> None:
+    """Each runner gets `seconds` × `repeats` in all, in rounds of ROUND_SECONDS."""
     print(f"{'workload':34} {'runner':16} {'steps/s':>10} {'vs fused':>9} {'vs torch':>9}")
+    rounds = max(3, round(seconds * repeats / ROUND_SECONDS))
     for name in names:
         steps = {runner: make() for runner, make in WORKLOADS[name]().items()}
         samples: dict[str, list[float]] = {r: [] for r, step in steps.items() if step is not None}
-        for _ in range(repeats):  # runners take turns, so a change in load hits them alike
-            for runner, rates_so_far in samples.items():
-                rates_so_far.append(steps_per_second(steps[runner], seconds))
-        rates = {runner: statistics.median(values) for runner, values in samples.items()}
-        reference = next(rate for runner, rate in rates.items() if runner.startswith("fused"))
-        torch = rates.get("torch eager f32")
-        for runner, rate in rates.items():
-            _print_row(name, runner, rate, reference, torch)
+        runners = list(samples)
+        for i in range(rounds):
+            turn = i % len(runners)  # each runner opens a round in turn
+            for runner in runners[turn:] + runners[:turn]:
+                samples[runner].append(steps_per_second(steps[runner], ROUND_SECONDS))
+        fused = next(values for runner, values in samples.items() if runner.startswith("fused"))
+        torch = samples.get("torch eager f32")
+        for runner, rates in samples.items():
+            print(f"{name:34} {runner:16} {_rate(statistics.median(rates))} "
+                  f"{_ratio(rates, fused)} {_ratio(rates, torch)}", flush=True)
 
 
 def _child_rate(prefix: str, runner: str, seconds: float, tuned: bool) -> float:
