@@ -33,6 +33,7 @@ from engine.kernels import (
     ones_vector,
     row_adder,
     row_sums,
+    subtracter,
 )
 from engine.ops import (
     _add_gradient,
@@ -401,7 +402,7 @@ class CrossEntropyGradientKernel(_FusedKernel):
         # Few classes: the softmax times the labels' sums a column at a time (kernels.Columns).
         narrow = p.ndim == 2 and p.shape[1] <= kernels.FEW_COLUMNS and d_z.dtype == p.dtype
         probabilities, d_columns, sums = Columns(), Columns().of(d_z) if narrow else [], mass[:, 0]
-        label_columns = Columns()
+        subtract_labels = subtracter(d_z) if narrow else None
 
         def run() -> None:
             g = values[top]
@@ -409,12 +410,10 @@ class CrossEntropyGradientKernel(_FusedKernel):
                 return
             c, p = labels_node.output, softmax_op.output
             row_sums(c, mass)
-            if narrow and p.shape == d_z.shape == c.shape:
-                for column, labels, into in zip(
-                    probabilities.of(p), label_columns.of(c), d_columns, strict=True
-                ):  # the labels a column at a time too: they may be in another order than d
+            if subtract_labels is not None and p.shape == d_z.shape == c.shape:
+                for column, into in zip(probabilities.of(p), d_columns, strict=True):
                     np.multiply(column, sums, out=into)
-                    np.subtract(into, labels, out=into)
+                subtract_labels(c)
                 d = d_z
             else:
                 d = by_rows(np.multiply, p, mass, out=d_z)

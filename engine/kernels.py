@@ -152,6 +152,26 @@ class Columns:
         return self._views
 
 
+def subtracter(d: np.ndarray) -> Callable[[np.ndarray], None]:
+    """A function doing d -= a in place, for arrays `a` of d's shape (a batch's labels, say).
+
+    An `a` laid out in memory as d is (both C- or both F-contiguous) goes in one call, 2-4x
+    faster than a column at a time; across orders numpy would buffer (allocating) and run
+    5-10x slower, so such an `a` goes a column at a time.
+    """
+    column_major, d_columns, a_columns = in_columns(d), Columns().of(d), Columns()
+
+    def subtract(a: np.ndarray) -> None:
+        flags = a.flags
+        if flags.f_contiguous if column_major else flags.c_contiguous:
+            np.subtract(d, a, out=d)
+            return
+        for into, column in zip(d_columns, a_columns.of(a), strict=True):
+            np.subtract(into, column, out=into)
+
+    return subtract
+
+
 def row_adder(z: np.ndarray) -> Callable[[np.ndarray], Any]:
     """A function adding a row (a layer's bias) to every row of the 2-D array `z`, in place.
 

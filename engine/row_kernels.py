@@ -20,7 +20,7 @@ from engine import kernels
 from engine.fusion import _FusedKernel
 from engine.gradients import GradientSlots, GradientStep
 from engine.graph import Operation
-from engine.kernels import Columns, ones_vector, sum_of_products
+from engine.kernels import Columns, ones_vector, subtracter, sum_of_products
 from engine.ops import _softmax_cross_entropy_gradient, softmax, softmax_cross_entropy
 
 
@@ -172,9 +172,9 @@ class SoftmaxCrossEntropyGradientKernel(_FusedKernel):
         ):
             return None
         d = np.empty_like(p)
-        d_columns = Columns().of(d)
+        d_columns, subtract_labels = Columns().of(d), subtracter(d)
         put = self.slots.putter(self.step.targets[0][1])
-        rows, probabilities, sums, labels = p.shape[0], Columns(), Columns(), Columns()
+        rows, probabilities, sums = p.shape[0], Columns(), Columns()
 
         def run() -> None:
             g = values[slot]
@@ -185,11 +185,9 @@ class SoftmaxCrossEntropyGradientKernel(_FusedKernel):
                 put(self.step.call(g)[0])
                 return
             mass = sums.of(op._parts[2])[0]
-            for column, c, into in zip(
-                probabilities.of(p), labels.of(labels_node.output), d_columns, strict=True
-            ):  # the labels a column at a time too: they may be in another order than d
+            for column, into in zip(probabilities.of(p), d_columns, strict=True):
                 np.multiply(column, mass, out=into)
-                np.subtract(into, c, out=into)
+            subtract_labels(labels_node.output)
             np.multiply(d, g / rows, out=d)
             put(d)
 

@@ -1,9 +1,18 @@
 """The numpy helpers' faster routes give numpy's own results."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
-from engine.kernels import MANY_ROWS, by_rows, in_layer_order, row_adder, sum_of_products
+from engine.kernels import (
+    MANY_ROWS,
+    by_rows,
+    in_layer_order,
+    row_adder,
+    subtracter,
+    sum_of_products,
+)
 
 SHAPES = [(5, 3), (MANY_ROWS, 2), (1000, 2), (1000, 3), (1000, 16), (777, 64), (3000, 5)]
 
@@ -41,6 +50,29 @@ def test_a_sum_of_products_in_any_orders_is_vdots(shape, orders):
     rng = np.random.default_rng(2)
     a, b = (np.asarray(rng.standard_normal(shape), order=o) for o in orders)
     np.testing.assert_allclose(sum_of_products(a, b), np.vdot(a.copy(), b.copy()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("orders", ["CC", "CF", "FC", "FF"])
+@pytest.mark.parametrize("shape", [(5, 3), (32, 2), (1000, 2), (1000, 8)])
+def test_subtracting_in_place_in_any_orders_is_numpys_subtract(shape, orders):
+    """Labels in the order of the gradient they are subtracted from, or not, or a strided
+    view: the same values, and no array made for it."""
+    rng = np.random.default_rng(3)
+    d = np.asarray(rng.standard_normal(shape), order=orders[0])
+    subtract = subtracter(d)
+    wide = np.asarray(rng.standard_normal((shape[0], 2 * shape[1])), order=orders[1])
+    for a in (np.asarray(rng.standard_normal(shape), order=orders[1]), wide[:, ::2]):
+        expected = d - a
+        subtract(a)
+        np.testing.assert_array_equal(d, expected)
+    batches = [np.asarray(rng.standard_normal(shape), order=orders[1]) for _ in range(3)]
+    subtract(batches[0])  # views of a new array's columns are made once here
+    tracemalloc.start()
+    for a in batches[1:]:
+        subtract(a)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4_000  # views of columns; not numpy's buffer (16 KB and more at 1,000 rows)
 
 
 @pytest.mark.parametrize(
