@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import itertools
 import statistics
 import subprocess
@@ -339,8 +340,11 @@ def compare(names: list[str], seconds: float, repeats: int) -> None:
     """Each runner gets `seconds` × `repeats` in all, in rounds of ROUND_SECONDS."""
     print(f"{'workload':34} {'runner':16} {'steps/s':>10} {'vs fused':>9} {'vs torch':>9}")
     rounds = max(3, round(seconds * repeats / ROUND_SECONDS))
+    steps: dict[str, Step | None] = {}
     for name in names:
-        steps = {runner: make() for runner, make in WORKLOADS[name]().items()}
+        steps.clear()
+        gc.collect()  # the last workload's graphs (cycles) go now, not while this one is timed
+        steps.update((runner, make()) for runner, make in WORKLOADS[name]().items())
         samples: dict[str, list[float]] = {r: [] for r, step in steps.items() if step is not None}
         runners = list(samples)
         for i in range(rounds):
