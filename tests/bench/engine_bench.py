@@ -340,22 +340,24 @@ def compare(names: list[str], seconds: float, repeats: int) -> None:
     """Each runner gets `seconds` × `repeats` in all, in rounds of ROUND_SECONDS."""
     print(f"{'workload':34} {'runner':16} {'steps/s':>10} {'vs fused':>9} {'vs torch':>9}")
     rounds = max(3, round(seconds * repeats / ROUND_SECONDS))
-    steps: dict[str, Step | None] = {}
     for name in names:
-        steps.clear()
         gc.collect()  # the last workload's graphs (cycles) go now, not while this one is timed
-        steps.update((runner, make()) for runner, make in WORKLOADS[name]().items())
-        samples: dict[str, list[float]] = {r: [] for r, step in steps.items() if step is not None}
-        runners = list(samples)
-        for i in range(rounds):
-            turn = i % len(runners)  # each runner opens a round in turn
-            for runner in runners[turn:] + runners[:turn]:
-                samples[runner].append(steps_per_second(steps[runner], ROUND_SECONDS))
-        fused = next(values for runner, values in samples.items() if runner.startswith("fused"))
-        torch = samples.get("torch eager f32")
-        for runner, rates in samples.items():
-            print(f"{name:34} {runner:16} {_rate(statistics.median(rates))} "
-                  f"{_ratio(rates, fused)} {_ratio(rates, torch)}", flush=True)
+        _compare_runners(name, rounds)
+
+
+def _compare_runners(name: str, rounds: int) -> None:
+    steps = {runner: make() for runner, make in WORKLOADS[name]().items()}
+    samples: dict[str, list[float]] = {r: [] for r, step in steps.items() if step is not None}
+    runners = list(samples)
+    for i in range(rounds):
+        turn = i % len(runners)  # each runner opens a round in turn
+        for runner in runners[turn:] + runners[:turn]:
+            samples[runner].append(steps_per_second(steps[runner], ROUND_SECONDS))
+    fused = next(values for runner, values in samples.items() if runner.startswith("fused"))
+    torch = samples.get("torch eager f32")
+    for runner, rates in samples.items():
+        print(f"{name:34} {runner:16} {_rate(statistics.median(rates))} "
+              f"{_ratio(rates, fused)} {_ratio(rates, torch)}", flush=True)
 
 
 def _child_rate(prefix: str, runner: str, seconds: float, tuned: bool) -> float:
