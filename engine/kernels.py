@@ -159,11 +159,11 @@ def subtracter(d: np.ndarray) -> Callable[[np.ndarray], None]:
     4x faster than a column at a time; across orders numpy would buffer, allocating, and
     take up to 7x as long, so such an `a` goes a column at a time.
     """
-    column_major, d_columns, a_columns = in_columns(d), Columns().of(d), Columns()
+    d_in_columns, d_columns, a_columns = in_columns(d), Columns().of(d), Columns()
 
     def subtract(a: np.ndarray) -> None:
         flags = a.flags
-        if flags.f_contiguous if column_major else flags.c_contiguous:
+        if flags.f_contiguous if d_in_columns else flags.c_contiguous:
             np.subtract(d, a, out=d)
             return
         for into, column in zip(d_columns, a_columns.of(a), strict=True):

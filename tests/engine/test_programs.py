@@ -88,8 +88,7 @@ def test_narrow_layers_of_many_rows_keep_their_values_column_by_column(dtype, fe
             X, C, variables, hidden, loss, train = _mlp([2, 8, 8, 2], dtype=dtype)
         session = ts.Session()
         losses = [session.run([train, loss], {X: x, C: c})[1] for _ in range(6)]
-        orders = [h.output.flags.f_contiguous and not h.output.flags.c_contiguous
-                  for h in hidden]
+        orders = [kernels.in_columns(h.output) for h in hidden]
         return losses, [v.value.copy() for v in variables], orders
 
     losses, weights, orders = train()
